@@ -1,0 +1,78 @@
+/**
+ * Every error maskgpu throws on purpose. Each says what is wrong and where
+ * (op, tensor, file, key, shape) so that a user can act on it without a debugger.
+ */
+
+/** Base class: `instanceof MaskgpuError` catches everything thrown on purpose. */
+export class MaskgpuError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A tensor has the wrong rank, size or dtype for an op, or two shapes disagree. */
+export class ShapeError extends MaskgpuError {
+  constructor(
+    readonly op: string,
+    readonly tensor: string,
+    readonly expected: string,
+    readonly actual: readonly number[] | string,
+  ) {
+    super(`${op}: ${tensor} expected ${expected}, got ${typeof actual === 'string' ? actual : `[${actual.join(', ')}]`}`);
+  }
+}
+
+/** A weights file is malformed, or a checkpoint lacks / has extra / mis-shaped tensors. */
+export class WeightError extends MaskgpuError {
+  constructor(
+    readonly file: string,
+    readonly key: string | undefined,
+    readonly detail: string,
+  ) {
+    super(`${file}${key === undefined ? '' : ` [${key}]`}: ${detail}`);
+  }
+}
+
+/** A config.json / preprocessor_config.json value maskgpu cannot honour or does not understand. */
+export class ConfigError extends MaskgpuError {
+  constructor(
+    readonly file: string,
+    readonly key: string,
+    readonly detail: string,
+  ) {
+    super(`${file}: ${key}: ${detail}`);
+  }
+}
+
+/** The GPU said no: validation errors, shader compilation, device loss, out of memory. */
+export class GpuError extends MaskgpuError {
+  constructor(
+    readonly where: string,
+    readonly detail: string,
+  ) {
+    super(`${where}: ${detail}`);
+  }
+}
+
+/** WebGPU is missing altogether (no `navigator.gpu`, or no Node binding). */
+export class NoWebGpuError extends MaskgpuError {}
+
+/** WebGPU exists but `requestAdapter()` found no adapter. */
+export class NoAdapterError extends MaskgpuError {}
+
+/** The device was lost (driver reset, `destroy()`, tab in background too long). */
+export class DeviceLostError extends MaskgpuError {
+  constructor(
+    readonly reason: string,
+    readonly detail: string,
+  ) {
+    super(`GPU device lost (${reason}): ${detail}`);
+  }
+}
+
+/** A feature, value or model variant that maskgpu does not support (yet). */
+export class UnsupportedError extends MaskgpuError {}
+
+/** An image maskgpu cannot read (unknown type, zero size, wrong byte count). */
+export class ImageError extends MaskgpuError {}
