@@ -23,12 +23,17 @@ export class ShapeError extends MaskgpuError {
   }
 }
 
-/** A weights file is malformed, or a checkpoint lacks / has extra / mis-shaped tensors. */
+/**
+ * A weights file is malformed, or a checkpoint lacks / has extra / mis-shaped tensors.
+ * `reason` is an optional machine-readable tag (e.g. `'truncated'`, `'size-mismatch'`);
+ * see `SafetensorsErrorReason` in `src/weights/safetensors.ts` for the parser's tags.
+ */
 export class WeightError extends MaskgpuError {
   constructor(
     readonly file: string,
     readonly key: string | undefined,
     readonly detail: string,
+    readonly reason?: string,
   ) {
     super(`${file}${key === undefined ? '' : ` [${key}]`}: ${detail}`);
   }

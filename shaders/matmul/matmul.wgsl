@@ -1,0 +1,72 @@
+// Batched matmul with fused bias and activation:
+//   C[b, m, n] = act(alpha * sum_k A[b, m, k] * B[b, k, n] + bias)
+// a:    [batch, M, K] f32 at P.aOff, batch stride P.aStride (0 broadcasts one matrix)
+// b:    TRANS_B ? [batch, N, K] (nn.Linear weight layout) : [batch, K, N], at P.bOff, stride P.bStride
+// bias: BIAS == 1: [N] at P.biasOff (per column); BIAS == 2: [M] (per row, e.g. conv1x1 out channels)
+// c:    [batch, M, N] at P.cOff, batch stride P.cStride
+// Threads: WG_X x WG_Y invocations; each computes TM rows x 4 columns in registers (TM = 4
+// general, TM = 1 for small M such as ~100 decoder queries, so more workgroups share the work).
+// Linear workgroup id (folded over x/y/z) = batch * tilesM * tilesN + tileM * tilesN + tileN.
+// Reference: test/ref/matmul.ts.
+
+override TM: u32;
+override WG_X: u32;
+override WG_Y: u32;
+override TRANS_B: bool;
+override BIAS: u32;
+override ACT: u32; // 0 none, 1 relu
+
+struct Params {
+  M: u32, N: u32, K: u32, batch: u32,
+  aOff: u32, aStride: u32, bOff: u32, bStride: u32,
+  biasOff: u32, cOff: u32, cStride: u32, tilesN: u32,
+  tilesM: u32, alpha: f32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+
+fn loadB(base: u32, k: u32, n: u32) -> f32 {
+  if (n >= P.N) { return 0.0; }
+  if (TRANS_B) { return b[base + n * P.K + k]; }
+  return b[base + k * P.N + n];
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let wid = wg.x + nwg.x * (wg.y + nwg.y * wg.z);
+  let perBatch = P.tilesN * P.tilesM;
+  let batch = wid / perBatch;
+  if (batch >= P.batch) { return; }
+  let t = wid % perBatch;
+  let col0 = ((t % P.tilesN) * WG_X + lid.x) * 4u;
+  let row0 = ((t / P.tilesN) * WG_Y + lid.y) * TM;
+  if (row0 >= P.M || col0 >= P.N) { return; }
+  let aBase = P.aOff + batch * P.aStride;
+  let bBase = P.bOff + batch * P.bStride;
+  var acc = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  let rows = min(TM, P.M - row0);
+  for (var k = 0u; k < P.K; k++) {
+    let bv = vec4<f32>(loadB(bBase, k, col0), loadB(bBase, k, col0 + 1u), loadB(bBase, k, col0 + 2u), loadB(bBase, k, col0 + 3u));
+    for (var i = 0u; i < rows; i++) {
+      acc[i] += a[aBase + (row0 + i) * P.K + k] * bv;
+    }
+  }
+  let cBase = P.cOff + batch * P.cStride;
+  for (var i = 0u; i < rows; i++) {
+    let m = row0 + i;
+    for (var j = 0u; j < 4u; j++) {
+      let n = col0 + j;
+      if (n < P.N) {
+        var v = P.alpha * acc[i][j];
+        if (BIAS == 1u) { v += bias[P.biasOff + n]; }
+        if (BIAS == 2u) { v += bias[P.biasOff + m]; }
+        if (ACT == 1u) { v = max(v, 0.0); }
+        c[cBase + m * P.N + n] = v;
+      }
+    }
+  }
+}

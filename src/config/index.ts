@@ -1,0 +1,18 @@
+/** Config parsing: HF `config.json` / `preprocessor_config.json` -> resolved, validated objects. */
+
+export {
+  MASK2FORMER_DEFAULT_BACKBONE,
+  MASK2FORMER_DEFAULTS,
+  SWIN_DEFAULTS,
+  parseMask2FormerConfig,
+  type Mask2FormerConfig,
+  type SwinBackboneConfig,
+} from './mask2former.ts';
+export {
+  PIL_BILINEAR,
+  PREPROCESSOR_DEFAULTS,
+  parsePreprocessorConfig,
+  resizeOutputSize,
+  type PreprocessorConfig,
+  type ResizeSpec,
+} from './preprocessor.ts';

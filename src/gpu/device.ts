@@ -1,0 +1,146 @@
+/**
+ * Getting a GPUDevice: the same code path in the browser (`navigator.gpu`) and in Node
+ * (pass the `GPU` object of the `webgpu` package, see `./node.ts`).
+ */
+import { DeviceLostError, GpuError, NoAdapterError, NoWebGpuError } from '../errors.ts';
+
+/** Optional features maskgpu uses when the adapter has them. */
+export interface GpuFeatures {
+  readonly shaderF16: boolean;
+  readonly timestampQuery: boolean;
+  readonly subgroups: boolean;
+}
+
+/** The limits kernels and the planner read (the adapter's real limits, requested in full). */
+export interface GpuLimits {
+  readonly maxStorageBufferBindingSize: number;
+  readonly maxBufferSize: number;
+  readonly maxComputeWorkgroupStorageSize: number;
+  readonly maxComputeWorkgroupsPerDimension: number;
+  readonly maxComputeInvocationsPerWorkgroup: number;
+  readonly maxStorageBuffersPerShaderStage: number;
+  readonly minUniformBufferOffsetAlignment: number;
+}
+
+export interface GpuOptions {
+  /** The `GPU` entry point; defaults to `navigator.gpu`. In Node pass `await nodeGpu()`. */
+  readonly gpu?: GPU;
+  readonly powerPreference?: GPUPowerPreference;
+  /** Validation error scope per step, naming the op (slow: one submit per step). */
+  readonly debug?: boolean;
+  /** Called once if the device is lost after creation (not after `dispose()`). */
+  readonly onLost?: (error: DeviceLostError) => void;
+  /** Keeps an object alive as long as the device (Node: the `webgpu` instance must outlive it). */
+  readonly keepAlive?: unknown;
+}
+
+/** A device plus what maskgpu learned about it. Owns the device: `dispose()` destroys it. */
+export class GpuContext {
+  private disposed = false;
+  private lostError: DeviceLostError | undefined;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapterInfo: { readonly vendor: string; readonly architecture: string; readonly description: string; readonly isFallbackAdapter: boolean },
+    readonly limits: GpuLimits,
+    readonly features: GpuFeatures,
+    readonly debug: boolean,
+    private readonly keepAlive: unknown,
+    onLost: ((error: DeviceLostError) => void) | undefined,
+  ) {
+    void device.lost.then((info) => {
+      if (this.disposed) return;
+      this.lostError = new DeviceLostError(info.reason, info.message);
+      onLost?.(this.lostError);
+    });
+  }
+
+  /** A short human-readable adapter name for logs and timings. */
+  get adapterName(): string {
+    const { vendor, architecture, description, isFallbackAdapter } = this.adapterInfo;
+    const name = [vendor, architecture, description].filter((s) => s.length > 0).join(' ') || 'unknown adapter';
+    return isFallbackAdapter ? `${name} (fallback/CPU)` : name;
+  }
+
+  /** Throws the DeviceLostError if the device was lost. Called before each pass. */
+  assertAlive(): void {
+    if (this.lostError) throw this.lostError;
+    if (this.disposed) throw new GpuError('GpuContext', 'used after dispose()');
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.device.destroy();
+    void this.keepAlive;
+  }
+}
+
+/** Requests an adapter and a device with the adapter's full limits and the optional features it has. */
+export async function requestGpu(options: GpuOptions = {}): Promise<GpuContext> {
+  const gpu = options.gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
+  if (!gpu) {
+    throw new NoWebGpuError(
+      'WebGPU is not available: navigator.gpu is undefined. Use a WebGPU-capable browser in a secure context ' +
+        '(https or localhost; Chromium needs --enable-unsafe-webgpu on Linux), or in Node pass { gpu: await nodeGpu() }.',
+    );
+  }
+  const adapter = await gpu.requestAdapter(options.powerPreference ? { powerPreference: options.powerPreference } : undefined);
+  if (!adapter) {
+    throw new NoAdapterError(
+      'WebGPU found no adapter. In Node without a GPU set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json ' +
+        '(Debian package chromium) and install libvulkan1; in a browser check chrome://gpu.',
+    );
+  }
+  const want: GPUFeatureName[] = ['shader-f16', 'timestamp-query', 'subgroups'];
+  const requiredFeatures = want.filter((f) => adapter.features.has(f));
+  const a = adapter.limits;
+  const requiredLimits: Record<string, number> = {
+    maxStorageBufferBindingSize: a.maxStorageBufferBindingSize,
+    maxBufferSize: a.maxBufferSize,
+    maxComputeWorkgroupStorageSize: a.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: a.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: a.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupSizeY: a.maxComputeWorkgroupSizeY,
+    maxStorageBuffersPerShaderStage: a.maxStorageBuffersPerShaderStage,
+    maxComputeWorkgroupsPerDimension: a.maxComputeWorkgroupsPerDimension,
+  };
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ label: 'maskgpu', requiredFeatures, requiredLimits });
+  } catch (e) {
+    throw new GpuError('requestDevice', e instanceof Error ? e.message : String(e));
+  }
+  const l = device.limits;
+  const info = adapter.info;
+  return new GpuContext(
+    device,
+    {
+      vendor: info?.vendor ?? '',
+      architecture: info?.architecture ?? '',
+      description: info?.description ?? '',
+      isFallbackAdapter: (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? false,
+    },
+    {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      minUniformBufferOffsetAlignment: l.minUniformBufferOffsetAlignment,
+    },
+    {
+      shaderF16: device.features.has('shader-f16'),
+      timestampQuery: device.features.has('timestamp-query'),
+      subgroups: device.features.has('subgroups'),
+    },
+    options.debug ?? false,
+    options.keepAlive,
+    options.onLost,
+  );
+}

@@ -1,0 +1,144 @@
+/**
+ * A model describes its computation once by calling op functions on a GraphBuilder; shapes are
+ * checked and inferred as it goes. The result is a flat list of steps over storages, which
+ * `plan.ts` turns into buffers and `runner.ts` into one command encoder and one submit.
+ */
+import type { Constants, KernelDef } from '../gpu/kernel.ts';
+import { GpuError, ShapeError } from '../errors.ts';
+
+export type DType = 'f32' | 'u32' | 'i32';
+
+/** A view into a storage: element offset + contiguous shape. */
+export interface Tensor {
+  readonly storage: number;
+  readonly offset: number;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly name: string;
+}
+
+export type StorageKind = 'input' | 'weight' | 'const' | 'temp';
+
+export interface StorageDecl {
+  readonly id: number;
+  readonly kind: StorageKind;
+  readonly name: string;
+  readonly elements: number;
+  readonly dtype: DType;
+  /** kind 'const': the bytes uploaded once at plan time. */
+  readonly data?: Float32Array | Uint32Array | Int32Array;
+}
+
+export interface Step {
+  readonly label: string;
+  readonly kernel: KernelDef;
+  readonly constants: Constants;
+  /** In the order of `kernel.bindings`. */
+  readonly bindings: readonly Tensor[];
+  readonly params: Readonly<Record<string, number>>;
+  /** Linear workgroup count; the runner folds it over x/y/z. */
+  readonly workgroups: number;
+}
+
+export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+export const shapeStr = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+
+export class GraphBuilder {
+  readonly storages: StorageDecl[] = [];
+  readonly steps: Step[] = [];
+  readonly outputs = new Map<string, Tensor>();
+  readonly inputs = new Map<string, Tensor>();
+  private scope: string[] = [];
+  private dummyTensor: Tensor | undefined;
+
+  constructor(readonly maxWorkgroupsPerDimension = 65535) {}
+
+  private declare(kind: StorageKind, name: string, shape: readonly number[], dtype: DType, data?: StorageDecl['data']): Tensor {
+    for (const d of shape) {
+      if (!Number.isInteger(d) || d < 0) throw new ShapeError('graph', name, 'non-negative integer dims', shape);
+    }
+    const id = this.storages.length;
+    const elements = numel(shape);
+    this.storages.push(data ? { id, kind, name, elements, dtype, data } : { id, kind, name, elements, dtype });
+    return { storage: id, offset: 0, shape: [...shape], dtype, name };
+  }
+
+  /** Runs `fn` with `name/` prefixed to every step label (stages in timings and errors). */
+  within<T>(name: string, fn: () => T): T {
+    this.scope.push(name);
+    try {
+      return fn();
+    } finally {
+      this.scope.pop();
+    }
+  }
+
+  label(op: string): string {
+    return [...this.scope, op].join('/');
+  }
+
+  input(name: string, shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    if (this.inputs.has(name)) throw new GpuError('graph', `input '${name}' declared twice`);
+    const t = this.declare('input', name, shape, dtype);
+    this.inputs.set(name, t);
+    return t;
+  }
+
+  /** A checkpoint tensor, bound at plan time to the weight store's buffer of the same key. */
+  weight(key: string, shape: readonly number[]): Tensor {
+    return this.declare('weight', key, shape, 'f32');
+  }
+
+  /** Data known when the graph is built (position embeddings, sampling grids, masks). */
+  constant(name: string, shape: readonly number[], data: Float32Array | Uint32Array | Int32Array): Tensor {
+    if (data.length !== numel(shape)) throw new ShapeError('graph', name, `${numel(shape)} elements`, `${data.length} elements`);
+    const dtype: DType = data instanceof Float32Array ? 'f32' : data instanceof Uint32Array ? 'u32' : 'i32';
+    return this.declare('const', name, shape, dtype, data);
+  }
+
+  /** A fresh intermediate; the planner gives it a pooled buffer for its lifetime. */
+  empty(name: string, shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    return this.declare('temp', this.label(name), shape, dtype);
+  }
+
+  /** A 4-element placeholder bound where a kernel's optional input is absent. */
+  dummy(): Tensor {
+    this.dummyTensor ??= this.constant('dummy', [4], new Float32Array(4));
+    return this.dummyTensor;
+  }
+
+  /** A contiguous sub-range of `t` (element offset relative to t) seen with another shape. */
+  view(t: Tensor, offset: number, shape: readonly number[], name = t.name): Tensor {
+    if (!Number.isInteger(offset) || offset < 0 || offset + numel(shape) > numel(t.shape)) {
+      throw new ShapeError('view', name, `a range inside ${shapeStr(t.shape)}`, `offset ${offset} + ${shapeStr(shape)}`);
+    }
+    return { storage: t.storage, offset: t.offset + offset, shape: [...shape], dtype: t.dtype, name };
+  }
+
+  reshape(t: Tensor, shape: readonly number[]): Tensor {
+    if (numel(shape) !== numel(t.shape)) throw new ShapeError('reshape', t.name, `${numel(t.shape)} elements`, shape);
+    return { ...t, shape: [...shape] };
+  }
+
+  step(step: Omit<Step, 'label'> & { label: string }): void {
+    const { kernel, bindings } = step;
+    if (bindings.length !== kernel.bindings.length) {
+      throw new GpuError(step.label, `kernel ${kernel.name} takes ${kernel.bindings.length} buffers, got ${bindings.length}`);
+    }
+    // A buffer written in a step may not be bound a second time in it (WebGPU usage rule).
+    bindings.forEach((t, i) => {
+      if (kernel.bindings[i] !== 'write') return;
+      bindings.forEach((u, j) => {
+        if (i !== j && u.storage === t.storage) throw new GpuError(step.label, `output '${t.name}' aliases binding ${j} ('${u.name}')`);
+      });
+      const kind = this.storages[t.storage]?.kind;
+      if (kind !== 'temp') throw new GpuError(step.label, `cannot write to ${kind ?? '?'} tensor '${t.name}'`);
+    });
+    this.steps.push({ ...step, label: this.label(step.label) });
+  }
+
+  output(name: string, t: Tensor): void {
+    this.outputs.set(name, t);
+  }
+}

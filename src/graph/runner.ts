@@ -1,0 +1,304 @@
+/**
+ * Turns a built graph into GPU objects once (buffers, pipelines, bind groups, one uniform buffer
+ * with dynamic offsets) and runs it: one command encoder, one compute pass, one submit.
+ * Nothing is read back unless asked. Running again creates no GPU object.
+ */
+import { GpuError, ShapeError } from '../errors.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import { foldWorkgroups, packParams, type PipelineCache } from '../gpu/kernel.ts';
+import { numel, shapeStr, type GraphBuilder, type StorageDecl, type Step, type Tensor } from './builder.ts';
+import { bytesOf, planBuffers } from './plan.ts';
+
+/** Where weight tensors live: GPU buffers keyed by checkpoint name. */
+export interface WeightSource {
+  buffer(key: string): GPUBuffer;
+}
+
+export interface CompileOptions {
+  readonly weights?: WeightSource;
+  /** Per-step GPU timestamps (needs `timestamp-query`; one compute pass per step). */
+  readonly profile?: boolean;
+  readonly label?: string;
+}
+
+export type HostArray = Float32Array | Uint32Array | Int32Array;
+
+export interface StepTiming {
+  readonly label: string;
+  readonly ms: number;
+}
+
+export interface RunInfo {
+  /** Wall time from the call to the GPU finishing the pass (the submit's completion). */
+  readonly wallMs: number;
+  /** Per-step GPU times when compiled with `profile` and the adapter has timestamps. */
+  readonly steps?: readonly StepTiming[];
+}
+
+export interface GraphStats {
+  readonly steps: number;
+  readonly buffers: number;
+  readonly bytes: number;
+  /** Temp bytes if every intermediate had its own buffer (to show reuse). */
+  readonly unsharedTempBytes: number;
+  readonly tempBytes: number;
+}
+
+interface Binding {
+  readonly step: Step;
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  readonly uniformOffset: number;
+  readonly workgroups: [number, number, number];
+}
+
+const ceilTo = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+export class CompiledGraph {
+  private readonly owned: GPUBuffer[] = [];
+  private readonly staging = new Map<string, GPUBuffer>();
+  private readonly bindings: Binding[] = [];
+  private querySet: GPUQuerySet | undefined;
+  private queryBuffer: GPUBuffer | undefined;
+  private queryRead: GPUBuffer | undefined;
+  private disposed = false;
+  private readonly storageBuffer = new Map<number, GPUBuffer>();
+  private statsValue: GraphStats | undefined;
+
+  private constructor(
+    private readonly ctx: GpuContext,
+    private readonly graph: GraphBuilder,
+    private readonly label: string,
+  ) {}
+
+  static async compile(ctx: GpuContext, graph: GraphBuilder, pipelines: PipelineCache, options: CompileOptions = {}): Promise<CompiledGraph> {
+    const g = new CompiledGraph(ctx, graph, options.label ?? 'graph');
+    try {
+      await g.build(pipelines, options);
+    } catch (e) {
+      g.dispose();
+      throw e;
+    }
+    return g;
+  }
+
+  private createBuffer(label: string, size: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    if (size > this.ctx.limits.maxBufferSize) {
+      throw new GpuError(label, `needs a ${size}-byte buffer; the adapter allows ${this.ctx.limits.maxBufferSize}`);
+    }
+    const b = this.ctx.device.createBuffer({ label: `maskgpu:${this.label}:${label}`, size, usage });
+    this.owned.push(b);
+    return b;
+  }
+
+  private async build(pipelines: PipelineCache, options: CompileOptions): Promise<void> {
+    const { device } = this.ctx;
+    const { storages, steps } = this.graph;
+    const keep = new Set([...this.graph.outputs.values()].map((t) => t.storage));
+    const plan = planBuffers(storages, steps, keep);
+    const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const slots = plan.slotBytes.map((bytes, i) => this.createBuffer(`slot${i}`, bytes, STORAGE));
+    let inputBytes = 0;
+    let constBytes = 0;
+    for (const s of storages) {
+      if (s.kind === 'temp') {
+        const slot = plan.slotOf.get(s.id);
+        if (slot !== undefined) this.storageBuffer.set(s.id, slots[slot] as GPUBuffer);
+      } else if (s.kind === 'input') {
+        this.storageBuffer.set(s.id, this.createBuffer(`input:${s.name}`, bytesOf(s), STORAGE));
+        inputBytes += bytesOf(s);
+      } else if (s.kind === 'const') {
+        const b = this.createBuffer(`const:${s.name}`, bytesOf(s), STORAGE);
+        const data = s.data as NonNullable<StorageDecl['data']>;
+        device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+        this.storageBuffer.set(s.id, b);
+        constBytes += bytesOf(s);
+      } else {
+        if (!options.weights) throw new GpuError(this.label, `graph uses weight '${s.name}' but no weight source was given`);
+        this.storageBuffer.set(s.id, options.weights.buffer(s.name));
+      }
+    }
+    // One uniform buffer for the whole pass; each step's Params at an aligned dynamic offset.
+    const align = this.ctx.limits.minUniformBufferOffsetAlignment;
+    const packed = steps.map((s) => packParams(s.kernel, s.params));
+    const offsets: number[] = [];
+    let total = 0;
+    for (const p of packed) {
+      offsets.push(total);
+      total = ceilTo(total + p.byteLength, align);
+    }
+    const uniforms = this.createBuffer('uniforms', Math.max(total, 16), GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    const staged = new Uint8Array(Math.max(total, 16));
+    packed.forEach((p, i) => staged.set(new Uint8Array(p), offsets[i] as number));
+    device.queue.writeBuffer(uniforms, 0, staged);
+
+    const maxDim = this.ctx.limits.maxComputeWorkgroupsPerDimension;
+    const maxBinding = this.ctx.limits.maxStorageBufferBindingSize;
+    const compiled = await Promise.all(steps.map((s) => pipelines.get(s.kernel, s.constants)));
+    steps.forEach((step, i) => {
+      const entries: GPUBindGroupEntry[] = [
+        { binding: 0, resource: { buffer: uniforms, offset: 0, size: (packed[i] as ArrayBuffer).byteLength } },
+      ];
+      step.bindings.forEach((t, j) => {
+        const buffer = this.storageBuffer.get(t.storage);
+        if (!buffer) throw new GpuError(step.label, `tensor '${t.name}' has no buffer (read before any step writes it?)`);
+        const size = Math.min(buffer.size, maxBinding);
+        if ((t.offset + numel(t.shape)) * 4 > size) {
+          throw new GpuError(step.label, `tensor '${t.name}' ${shapeStr(t.shape)} lies beyond the ${size}-byte binding limit`);
+        }
+        entries.push({ binding: j + 1, resource: { buffer, offset: 0, size } });
+      });
+      this.bindings.push({
+        step,
+        pipeline: compiled[i] as GPUComputePipeline,
+        bindGroup: device.createBindGroup({ label: `maskgpu:${step.label}`, layout: pipelines.layout(step.kernel), entries }),
+        uniformOffset: offsets[i] as number,
+        workgroups: foldWorkgroups(step.workgroups, maxDim),
+      });
+    });
+    if (options.profile && this.ctx.features.timestampQuery && steps.length > 0) {
+      const count = steps.length * 2;
+      this.querySet = device.createQuerySet({ label: `maskgpu:${this.label}:timestamps`, type: 'timestamp', count });
+      this.queryBuffer = this.createBuffer('timestamps', count * 8, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC);
+      this.queryRead = this.createBuffer('timestamps-read', count * 8, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    }
+    const tempBytes = plan.slotBytes.reduce((a, b) => a + b, 0);
+    this.statsValue = {
+      steps: steps.length,
+      buffers: this.owned.length,
+      bytes: this.owned.reduce((a, b) => a + b.size, 0),
+      tempBytes,
+      unsharedTempBytes: plan.unsharedBytes,
+    };
+    void inputBytes;
+    void constBytes;
+  }
+
+  get stats(): GraphStats {
+    return { ...(this.statsValue as GraphStats), buffers: this.owned.length, bytes: this.owned.reduce((a, b) => a + b.size, 0) };
+  }
+
+  /** Writes the inputs, records every step into one encoder, submits once, waits for the GPU. */
+  async run(inputs: Readonly<Record<string, HostArray>>): Promise<RunInfo> {
+    if (this.disposed) throw new GpuError(this.label, 'run() after dispose()');
+    this.ctx.assertAlive();
+    const t0 = performance.now();
+    const { device } = this.ctx;
+    for (const [name, t] of this.graph.inputs) {
+      const data = inputs[name];
+      if (!data) throw new ShapeError(this.label, `input '${name}'`, shapeStr(t.shape), 'nothing');
+      if (data.length !== numel(t.shape)) throw new ShapeError(this.label, `input '${name}'`, `${numel(t.shape)} elements ${shapeStr(t.shape)}`, `${data.length} elements`);
+      device.queue.writeBuffer(this.storageBuffer.get(t.storage) as GPUBuffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    }
+    if (this.ctx.debug) {
+      await this.runDebug();
+    } else {
+      const encoder = device.createCommandEncoder({ label: `maskgpu:${this.label}:pass` });
+      if (this.querySet) {
+        this.bindings.forEach((b, i) => {
+          const pass = encoder.beginComputePass({
+            label: b.step.label,
+            timestampWrites: { querySet: this.querySet as GPUQuerySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+          });
+          this.encodeStep(pass, b);
+          pass.end();
+        });
+        encoder.resolveQuerySet(this.querySet, 0, this.bindings.length * 2, this.queryBuffer as GPUBuffer, 0);
+        encoder.copyBufferToBuffer(this.queryBuffer as GPUBuffer, 0, this.queryRead as GPUBuffer, 0, this.bindings.length * 16);
+      } else {
+        const pass = encoder.beginComputePass({ label: `maskgpu:${this.label}` });
+        for (const b of this.bindings) this.encodeStep(pass, b);
+        pass.end();
+      }
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+    }
+    const wallMs = performance.now() - t0;
+    if (!this.querySet) return { wallMs };
+    const read = this.queryRead as GPUBuffer;
+    await read.mapAsync(GPUMapMode.READ);
+    const ts = new BigInt64Array(read.getMappedRange().slice(0));
+    read.unmap();
+    const steps = this.bindings.map((b, i) => ({ label: b.step.label, ms: Number((ts[2 * i + 1] as bigint) - (ts[2 * i] as bigint)) / 1e6 }));
+    return { wallMs, steps };
+  }
+
+  private encodeStep(pass: GPUComputePassEncoder, b: Binding): void {
+    pass.setPipeline(b.pipeline);
+    pass.setBindGroup(0, b.bindGroup, [b.uniformOffset]);
+    pass.dispatchWorkgroups(...b.workgroups);
+  }
+
+  /** Debug mode: one submit per step inside a validation error scope that names the step. */
+  private async runDebug(): Promise<void> {
+    const { device } = this.ctx;
+    for (const b of this.bindings) {
+      device.pushErrorScope('validation');
+      device.pushErrorScope('out-of-memory');
+      const encoder = device.createCommandEncoder({ label: b.step.label });
+      const pass = encoder.beginComputePass({ label: b.step.label });
+      this.encodeStep(pass, b);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      const oom = await device.popErrorScope();
+      const invalid = await device.popErrorScope();
+      const err = invalid ?? oom;
+      if (err) throw new GpuError(`step ${b.step.label} (${b.step.kernel.name})`, err.message);
+      await device.queue.onSubmittedWorkDone();
+    }
+  }
+
+  tensor(name: string): Tensor {
+    const t = this.graph.outputs.get(name);
+    if (!t) throw new GpuError(this.label, `no output named '${name}' (have: ${[...this.graph.outputs.keys()].join(', ')})`);
+    return t;
+  }
+
+  /** The GPU buffer holding an output, valid until the next run() or dispose(). */
+  outputBuffer(name: string): { buffer: GPUBuffer; byteOffset: number; byteLength: number; shape: readonly number[] } {
+    const t = this.tensor(name);
+    return { buffer: this.storageBuffer.get(t.storage) as GPUBuffer, byteOffset: t.offset * 4, byteLength: numel(t.shape) * 4, shape: t.shape };
+  }
+
+  /** Reads outputs back (one encoder, one submit for all). Staging buffers are kept for reuse. */
+  async read(names: readonly string[]): Promise<Map<string, HostArray>> {
+    if (this.disposed) throw new GpuError(this.label, 'read() after dispose()');
+    const { device } = this.ctx;
+    const encoder = device.createCommandEncoder({ label: `maskgpu:${this.label}:readback` });
+    const jobs = names.map((name) => {
+      const src = this.outputBuffer(name);
+      const size = ceilTo(Math.max(src.byteLength, 4), 4);
+      let staging = this.staging.get(name);
+      if (!staging) {
+        staging = this.createBuffer(`read:${name}`, size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+        this.staging.set(name, staging);
+      }
+      encoder.copyBufferToBuffer(src.buffer, src.byteOffset, staging, 0, src.byteLength);
+      return { name, staging, t: this.tensor(name) };
+    });
+    device.queue.submit([encoder.finish()]);
+    const out = new Map<string, HostArray>();
+    await Promise.all(
+      jobs.map(async ({ name, staging, t }) => {
+        await staging.mapAsync(GPUMapMode.READ);
+        const bytes = staging.getMappedRange().slice(0, numel(t.shape) * 4);
+        staging.unmap();
+        out.set(name, t.dtype === 'f32' ? new Float32Array(bytes) : t.dtype === 'u32' ? new Uint32Array(bytes) : new Int32Array(bytes));
+      }),
+    );
+    return out;
+  }
+
+  async readOne(name: string): Promise<HostArray> {
+    return (await this.read([name])).get(name) as HostArray;
+  }
+
+  /** Destroys every buffer this graph created (weights belong to their store). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const b of this.owned) b.destroy();
+    this.owned.length = 0;
+    this.querySet?.destroy();
+  }
+}

@@ -1,0 +1,77 @@
+/** conv2d, NCHW, groups = 1, zero padding; 1x1 stride-1 convolutions run as a batched matmul. */
+import code from '../../shaders/conv/conv2d.wgsl?raw';
+import { ShapeError } from '../errors.ts';
+import { defineKernel } from '../gpu/kernel.ts';
+import type { GraphBuilder, Tensor } from '../graph/builder.ts';
+import { expectRank, outputFor } from './common.ts';
+import { matmul } from './matmul.ts';
+
+export const conv2dKernel = defineKernel({
+  name: 'conv2d',
+  code,
+  params: [
+    ['B', 'u32'], ['Cin', 'u32'], ['H', 'u32'], ['W', 'u32'],
+    ['Cout', 'u32'], ['Ho', 'u32'], ['Wo', 'u32'], ['KH', 'u32'],
+    ['KW', 'u32'], ['strideY', 'u32'], ['strideX', 'u32'], ['padY', 'u32'],
+    ['padX', 'u32'], ['xOff', 'u32'], ['wOff', 'u32'], ['biasOff', 'u32'],
+    ['yOff', 'u32'], ['pixelBlocks', 'u32'], ['ocGroups', 'u32'],
+  ],
+  bindings: ['read', 'read', 'read', 'write'],
+  overrides: ['WG', 'HAS_BIAS'],
+});
+
+const WG = 64;
+
+export interface Conv2dOptions {
+  readonly stride?: number | readonly [number, number];
+  readonly padding?: number | readonly [number, number];
+  readonly out?: Tensor;
+}
+
+const pair = (v: number | readonly [number, number] | undefined, d: number): [number, number] =>
+  v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+
+export function conv2dShape(x: readonly number[], w: readonly number[], o: Conv2dOptions): [number, number, number, number] {
+  const [sY, sX] = pair(o.stride, 1);
+  const [pY, pX] = pair(o.padding, 0);
+  const Ho = Math.floor(((x[2] as number) + 2 * pY - (w[2] as number)) / sY) + 1;
+  const Wo = Math.floor(((x[3] as number) + 2 * pX - (w[3] as number)) / sX) + 1;
+  return [x[0] as number, w[0] as number, Ho, Wo];
+}
+
+/** x [B, Cin, H, W], w [Cout, Cin, KH, KW], bias [Cout] | null -> [B, Cout, Ho, Wo]. */
+export function conv2d(g: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor | null, o: Conv2dOptions = {}): Tensor {
+  expectRank('conv2d', x, 4, '[B, Cin, H, W]');
+  expectRank('conv2d', w, 4, '[Cout, Cin, KH, KW]');
+  const [B, Cin, H, W] = x.shape as [number, number, number, number];
+  const [Cout, Cw, KH, KW] = w.shape as [number, number, number, number];
+  if (Cw !== Cin) throw new ShapeError('conv2d', w.name, `[Cout, ${Cin}, KH, KW] (Cin of ${x.name})`, w.shape);
+  if (bias && (bias.shape.length !== 1 || bias.shape[0] !== Cout)) throw new ShapeError('conv2d', bias.name, `[${Cout}]`, bias.shape);
+  const [sY, sX] = pair(o.stride, 1);
+  const [pY, pX] = pair(o.padding, 0);
+  const shape = conv2dShape(x.shape, w.shape, o);
+  const [, , Ho, Wo] = shape;
+  if (Ho <= 0 || Wo <= 0) throw new ShapeError('conv2d', x.name, `spatial size >= kernel ${KH}x${KW} after padding`, x.shape);
+  if (KH === 1 && KW === 1 && sY === 1 && sX === 1 && pY === 0 && pX === 0) {
+    // y[b] = W [Cout, Cin] @ x[b] [Cin, H*W] (+ bias per row).
+    const y = matmul(g, g.reshape(w, [Cout, Cin]), g.reshape(x, [B, Cin, H * W]), {
+      bias, biasAlong: 'm', name: 'conv1x1', ...(o.out ? { out: o.out } : {}),
+    });
+    return g.reshape(y, shape);
+  }
+  const y = outputFor(g, 'conv2d', shape, o.out);
+  const pixelBlocks = Math.ceil((Ho * Wo) / WG);
+  const ocGroups = Math.ceil(Cout / 4);
+  g.step({
+    label: 'conv2d',
+    kernel: conv2dKernel,
+    constants: { WG, HAS_BIAS: bias !== null },
+    bindings: [x, w, bias ?? g.dummy(), y],
+    params: {
+      B, Cin, H, W, Cout, Ho, Wo, KH, KW, strideY: sY, strideX: sX, padY: pY, padX: pX,
+      xOff: x.offset, wOff: w.offset, biasOff: bias ? bias.offset : 0, yOff: y.offset, pixelBlocks, ocGroups,
+    },
+    workgroups: B * ocGroups * pixelBlocks,
+  });
+  return y;
+}

@@ -1,0 +1,33 @@
+/** The op registry: every op function and every kernel, in one place. */
+import { attention, attentionKernel } from './attention.ts';
+import { conv2d, conv2dKernel } from './conv2d.ts';
+import { binary, elementwiseKernel, unary } from './elementwise.ts';
+import { groupNorm, groupNormKernel } from './group-norm.ts';
+import { layerNorm, layerNormKernel } from './layer-norm.ts';
+import { linear, maskEinsum, matmul, matmulKernel } from './matmul.ts';
+import { msDeformAttn, msDeformAttnKernel } from './ms-deform-attn.ts';
+import { bilinearKernel, pilResampleKernel, pilResize, resizeBilinear } from './resize.ts';
+import { softmax, softmaxKernel } from './softmax.ts';
+import { permute, stridedCopyKernel, writeSlice } from './strided-copy.ts';
+import {
+  patchMergeGather, patchMergeKernel, relativePositionBias, relativePositionBiasKernel,
+  windowPartition, windowPartitionKernel, windowReverse, windowReverseKernel,
+} from './swin.ts';
+import type { KernelDef } from '../gpu/kernel.ts';
+
+export const ops = {
+  matmul, linear, maskEinsum, conv2d, layerNorm, groupNorm, softmax, attention, msDeformAttn,
+  resizeBilinear, pilResize, unary, binary, permute, writeSlice,
+  windowPartition, windowReverse, relativePositionBias, patchMergeGather,
+} as const;
+
+export const kernels: readonly KernelDef[] = [
+  matmulKernel, conv2dKernel, layerNormKernel, groupNormKernel, softmaxKernel, attentionKernel, msDeformAttnKernel,
+  bilinearKernel, pilResampleKernel, elementwiseKernel, stridedCopyKernel,
+  windowPartitionKernel, windowReverseKernel, relativePositionBiasKernel, patchMergeKernel,
+];
+
+export { attention, conv2d, binary, unary, groupNorm, layerNorm, linear, maskEinsum, matmul, msDeformAttn, pilResize, resizeBilinear, softmax, permute, writeSlice };
+export { windowPartition, windowReverse, relativePositionBias, patchMergeGather };
+export { shiftMask, windowGeometry } from './swin.ts';
+export { pilCoefficients } from './resize.ts';

@@ -1,0 +1,39 @@
+/** LayerNorm over the last dim, optionally of (x + residual): the post-norm "add & norm". */
+import code from '../../shaders/norm/layer-norm.wgsl?raw';
+import { defineKernel } from '../gpu/kernel.ts';
+import { numel, type GraphBuilder, type Tensor } from '../graph/builder.ts';
+import { expectShape, last, outputFor } from './common.ts';
+
+export const layerNormKernel = defineKernel({
+  name: 'layer-norm',
+  code,
+  params: [['rows', 'u32'], ['C', 'u32'], ['eps', 'f32'], ['xOff', 'u32'], ['rOff', 'u32'], ['gOff', 'u32'], ['bOff', 'u32'], ['yOff', 'u32']],
+  bindings: ['read', 'read', 'read', 'read', 'write'],
+  overrides: ['WG', 'HAS_RESIDUAL'],
+});
+
+const WG = 64;
+
+export interface LayerNormOptions {
+  readonly eps?: number;
+  readonly residual?: Tensor;
+  readonly out?: Tensor;
+}
+
+export function layerNorm(g: GraphBuilder, x: Tensor, gamma: Tensor, beta: Tensor, o: LayerNormOptions = {}): Tensor {
+  const C = last(x.shape);
+  expectShape('layer-norm', gamma, [C]);
+  expectShape('layer-norm', beta, [C]);
+  if (o.residual) expectShape('layer-norm', o.residual, x.shape);
+  const rows = numel(x.shape) / C;
+  const y = outputFor(g, 'layer-norm', x.shape, o.out);
+  g.step({
+    label: 'layer-norm',
+    kernel: layerNormKernel,
+    constants: { WG, HAS_RESIDUAL: o.residual !== undefined },
+    bindings: [x, o.residual ?? g.dummy(), gamma, beta, y],
+    params: { rows, C, eps: o.eps ?? 1e-5, xOff: x.offset, rOff: o.residual?.offset ?? 0, gOff: gamma.offset, bOff: beta.offset, yOff: y.offset },
+    workgroups: rows,
+  });
+  return y;
+}

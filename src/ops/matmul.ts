@@ -1,0 +1,104 @@
+/**
+ * matmul / linear: C = act(alpha * A @ B + bias), batched, B optionally transposed (nn.Linear
+ * weights as stored), batch broadcasting by zero stride, and a small-M variant for ~100 queries.
+ */
+import code from '../../shaders/matmul/matmul.wgsl?raw';
+import { ShapeError } from '../errors.ts';
+import { defineKernel } from '../gpu/kernel.ts';
+import { numel, type GraphBuilder, type Tensor } from '../graph/builder.ts';
+import { expectRank, outputFor } from './common.ts';
+
+export const matmulKernel = defineKernel({
+  name: 'matmul',
+  code,
+  params: [
+    ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['batch', 'u32'],
+    ['aOff', 'u32'], ['aStride', 'u32'], ['bOff', 'u32'], ['bStride', 'u32'],
+    ['biasOff', 'u32'], ['cOff', 'u32'], ['cStride', 'u32'], ['tilesN', 'u32'],
+    ['tilesM', 'u32'], ['alpha', 'f32'],
+  ],
+  bindings: ['read', 'read', 'read', 'write'],
+  overrides: ['TM', 'WG_X', 'WG_Y', 'TRANS_B', 'BIAS', 'ACT'],
+});
+
+/** Rows handled per workgroup is WG_Y * TM; below this M the small-M variant (TM = 1) is used. */
+export const SMALL_M = 128;
+const WG_X = 8;
+const WG_Y = 8;
+
+export interface MatmulOptions {
+  /** B is [N, K] (nn.Linear weight) instead of [K, N]. */
+  readonly transB?: boolean;
+  /** Bias [N] per column, or [M] per row ('m', conv1x1 output channels). */
+  readonly bias?: Tensor | null;
+  readonly biasAlong?: 'n' | 'm';
+  readonly act?: 'none' | 'relu';
+  readonly alpha?: number;
+  readonly out?: Tensor;
+  readonly name?: string;
+}
+
+/**
+ * a: [batch?, M, K]; b: [batch?, K, N] (or [batch?, N, K] with transB). A 2-D operand is
+ * broadcast over the batch of the other. Returns [batch, M, N] (or [M, N] if both are 2-D).
+ */
+export function matmul(g: GraphBuilder, a: Tensor, b: Tensor, o: MatmulOptions = {}): Tensor {
+  const op = o.name ?? 'matmul';
+  if (a.shape.length !== 2 && a.shape.length !== 3) throw new ShapeError(op, a.name, '[M, K] or [batch, M, K]', a.shape);
+  if (b.shape.length !== 2 && b.shape.length !== 3) throw new ShapeError(op, b.name, '[K, N] or [batch, K, N]', b.shape);
+  const [M, K] = a.shape.slice(-2) as [number, number];
+  const transB = o.transB ?? false;
+  const [b0, b1] = b.shape.slice(-2) as [number, number];
+  const [Kb, N] = transB ? [b1, b0] : [b0, b1];
+  if (Kb !== K) throw new ShapeError(op, b.name, `inner dim ${K} (from ${a.name})${transB ? ' as [N, K]' : ' as [K, N]'}`, b.shape);
+  const batchA = a.shape.length === 3 ? (a.shape[0] as number) : 1;
+  const batchB = b.shape.length === 3 ? (b.shape[0] as number) : 1;
+  if (a.shape.length === 3 && b.shape.length === 3 && batchA !== batchB) throw new ShapeError(op, b.name, `batch ${batchA}`, b.shape);
+  const batch = Math.max(batchA, batchB);
+  const biasAlong = o.biasAlong ?? 'n';
+  const bias = o.bias ?? null;
+  if (bias) {
+    const want = biasAlong === 'n' ? N : M;
+    if (numel(bias.shape) !== want) throw new ShapeError(op, bias.name, `[${want}] (bias along ${biasAlong})`, bias.shape);
+  }
+  const outShape = a.shape.length === 3 || b.shape.length === 3 ? [batch, M, N] : [M, N];
+  const c = outputFor(g, op, outShape, o.out, o.name);
+  const TM = M < SMALL_M ? 1 : 4;
+  const tilesN = Math.ceil(N / (4 * WG_X));
+  const tilesM = Math.ceil(M / (TM * WG_Y));
+  g.step({
+    label: op,
+    kernel: matmulKernel,
+    constants: { TM, WG_X, WG_Y, TRANS_B: transB, BIAS: bias ? (biasAlong === 'n' ? 1 : 2) : 0, ACT: o.act === 'relu' ? 1 : 0 },
+    bindings: [a, b, bias ?? g.dummy(), c],
+    params: {
+      M, N, K, batch,
+      aOff: a.offset, aStride: a.shape.length === 3 ? M * K : 0,
+      bOff: b.offset, bStride: b.shape.length === 3 ? K * N : 0,
+      biasOff: bias ? bias.offset : 0,
+      cOff: c.offset, cStride: M * N, tilesN, tilesM, alpha: o.alpha ?? 1,
+    },
+    workgroups: batch * tilesM * tilesN,
+  });
+  return c;
+}
+
+/** nn.Linear on the last dim: x [..., K] @ W[N, K]^T + b -> [..., N]. */
+export function linear(g: GraphBuilder, x: Tensor, w: Tensor, b: Tensor | null, o: Omit<MatmulOptions, 'transB' | 'bias' | 'biasAlong'> = {}): Tensor {
+  expectRank('linear', w, 2, '[out_features, in_features]');
+  const K = x.shape[x.shape.length - 1] as number;
+  const rows = numel(x.shape) / Math.max(K, 1);
+  const y = matmul(g, g.reshape(x, [rows, K]), w, { ...o, transB: true, bias: b, biasAlong: 'n', name: o.name ?? 'linear' });
+  return g.reshape(y, [...x.shape.slice(0, -1), w.shape[0] as number]);
+}
+
+/** The mask head einsum('bqc,bchw->bqhw'): emb [B, Q, C] x feat [B, C, H, W] -> [B, Q, H, W]. */
+export function maskEinsum(g: GraphBuilder, emb: Tensor, feat: Tensor, out?: Tensor): Tensor {
+  expectRank('mask-einsum', emb, 3, '[B, Q, C]');
+  expectRank('mask-einsum', feat, 4, '[B, C, H, W]');
+  const [B, Q, C] = emb.shape as [number, number, number];
+  const [Bf, Cf, H, W] = feat.shape as [number, number, number, number];
+  if (Bf !== B || Cf !== C) throw new ShapeError('mask-einsum', feat.name, `[${B}, ${C}, H, W]`, feat.shape);
+  const y = matmul(g, emb, g.reshape(feat, [B, C, H * W]), { name: 'mask-einsum', ...(out ? { out } : {}) });
+  return g.reshape(y, [B, Q, H, W]);
+}

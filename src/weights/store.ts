@@ -1,0 +1,129 @@
+/**
+ * Checkpoint tensors in GPU buffers, keyed by their Hugging Face names. Loading streams the
+ * safetensors file tensor by tensor straight into GPU buffers (float types become f32, integer
+ * types i32), so the file is never held twice. The store tracks which keys a model used, so a
+ * model can insist that every tensor is consumed or explicitly ignored.
+ */
+import { GpuError, WeightError } from '../errors.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import type { WeightSource } from '../graph/runner.ts';
+import { streamSafetensors, toFloat32, toInt32, type LoadProgress, type SafetensorsSource, type TensorInfo } from './safetensors.ts';
+
+export interface StoredTensor {
+  readonly key: string;
+  readonly shape: readonly number[];
+  /** The file's dtype; on the GPU floats are f32 and integers i32. */
+  readonly fileDtype: string;
+  readonly buffer: GPUBuffer;
+}
+
+export interface LoadWeightsOptions {
+  readonly onProgress?: (p: LoadProgress) => void;
+  readonly fetch?: typeof fetch;
+  readonly signal?: AbortSignal;
+  /** Name used in errors (defaults to the URL or 'model.safetensors'). */
+  readonly file?: string;
+  /** Keys not uploaded at all (e.g. loss buffers); they still count as known. */
+  readonly skip?: (key: string) => boolean;
+}
+
+const INT_DTYPES = new Set(['I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL']);
+
+export class WeightStore implements WeightSource {
+  private readonly tensors = new Map<string, StoredTensor>();
+  private readonly used = new Set<string>();
+  private readonly skipped = new Set<string>();
+  private disposed = false;
+
+  private constructor(
+    private readonly ctx: GpuContext,
+    readonly file: string,
+  ) {}
+
+  /** Streams a safetensors file into GPU buffers. */
+  static async load(ctx: GpuContext, source: SafetensorsSource, options: LoadWeightsOptions = {}): Promise<WeightStore> {
+    const file = options.file ?? (typeof source === 'string' ? source : source instanceof URL ? source.href : 'model.safetensors');
+    const store = new WeightStore(ctx, file);
+    try {
+      await streamSafetensors(source, (info, bytes) => store.upload(info, bytes, options.skip), {
+        file,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (e) {
+      store.dispose();
+      throw e;
+    }
+    return store;
+  }
+
+  private upload(info: TensorInfo, bytes: Uint8Array, skip: ((key: string) => boolean) | undefined): void {
+    if (skip?.(info.name)) {
+      this.skipped.add(info.name);
+      return;
+    }
+    const data = INT_DTYPES.has(info.dtype) ? toInt32(info, bytes, this.file) : toFloat32(info, bytes, this.file);
+    const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
+    if (size > this.ctx.limits.maxBufferSize) {
+      throw new WeightError(this.file, info.name, `${data.byteLength} bytes exceed the adapter's buffer limit ${this.ctx.limits.maxBufferSize}`);
+    }
+    const buffer = this.ctx.device.createBuffer({ label: `maskgpu:weight:${info.name}`, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+    this.ctx.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    this.tensors.set(info.name, { key: info.name, shape: info.shape, fileDtype: info.dtype, buffer });
+  }
+
+  has(key: string): boolean {
+    return this.tensors.has(key);
+  }
+
+  keys(): string[] {
+    return [...this.tensors.keys(), ...this.skipped];
+  }
+
+  /** Shape of a tensor, checked against `expected` when given (-1 = any size). Marks it used. */
+  shape(key: string, expected?: readonly number[]): readonly number[] {
+    const t = this.tensors.get(key);
+    if (!t) throw new WeightError(this.file, key, this.skipped.has(key) ? 'tensor was skipped at load time' : 'missing from the checkpoint');
+    if (expected && (expected.length !== t.shape.length || expected.some((d, i) => d >= 0 && d !== t.shape[i]))) {
+      throw new WeightError(this.file, key, `expected shape [${expected.join(', ')}], got [${t.shape.join(', ')}]`, 'shape');
+    }
+    this.used.add(key);
+    return t.shape;
+  }
+
+  buffer(key: string): GPUBuffer {
+    if (this.disposed) throw new GpuError('WeightStore', 'used after dispose()');
+    const t = this.tensors.get(key);
+    if (!t) throw new WeightError(this.file, key, 'missing from the checkpoint');
+    this.used.add(key);
+    return t.buffer;
+  }
+
+  /** Marks keys as deliberately unused (loss buffers, indices recomputed on the fly). */
+  ignore(keys: Iterable<string>): void {
+    for (const k of keys) if (this.tensors.has(k) || this.skipped.has(k)) this.used.add(k);
+  }
+
+  /** Keys neither used by the model nor ignored: a checkpoint for another architecture or config. */
+  unused(): string[] {
+    return this.keys().filter((k) => !this.used.has(k));
+  }
+
+  get bytes(): number {
+    let n = 0;
+    for (const t of this.tensors.values()) n += t.buffer.size;
+    return n;
+  }
+
+  get count(): number {
+    return this.tensors.size;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of this.tensors.values()) t.buffer.destroy();
+    this.tensors.clear();
+  }
+}

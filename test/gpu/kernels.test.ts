@@ -1,0 +1,359 @@
+/**
+ * Every kernel against its plain-TS CPU reference (test/ref) on random inputs, including awkward
+ * shapes (not multiples of 4/16/32, single rows, one head) and dispatches above 65535 workgroups.
+ * Tolerances are written per case; the measured errors are printed on every run.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from './harness.ts';
+import * as ops from '../../src/ops/index.ts';
+import { maxErrors } from '../ref/compare.ts';
+import { makeRng, randn, randu } from '../ref/random.ts';
+import { matmulRef } from '../ref/matmul.ts';
+import { conv2dRef } from '../ref/conv.ts';
+import { groupNormRef, layerNormRef, softmaxRef } from '../ref/norm.ts';
+import { binaryRef, permuteRef, unaryRef } from '../ref/elementwise.ts';
+import { attentionRef } from '../ref/attention.ts';
+import { msDeformAttnRef } from '../ref/ms-deform-attn.ts';
+import { pilResizeRef, resizeBilinearRef } from '../ref/resize.ts';
+import { patchMergeRef, relPosBiasRef, shiftMaskRef, windowPartitionRef, windowReverseRef } from '../ref/swin.ts';
+import { maskEinsumRef } from '../ref/einsum.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+  console.log(`adapter: ${h.ctx.adapterName}`);
+});
+afterAll(() => h?.dispose());
+
+const SEED = Number(process.env.MASKGPU_SEED ?? 1234);
+
+/** Checks max |a - e| <= atol + rtol * max|e| and logs the measurement. */
+function check(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol = 0): void {
+  const e = maxErrors(actual, expected);
+  const tol = atol + rtol * e.maxRef;
+  console.log(`${name}: max abs ${e.maxAbs.toExponential(2)} (rel ${e.maxRel.toExponential(2)}, max|ref| ${e.maxRef.toFixed(3)}), tol ${tol.toExponential(2)}, seed ${SEED}`);
+  expect(e.maxAbs).toBeLessThanOrEqual(tol);
+}
+
+describe('matmul', () => {
+  const cases = [
+    { batch: 1, M: 1, N: 1, K: 1, transB: false, bias: 'n', act: 'none', bcastB: false },
+    { batch: 1, M: 37, N: 29, K: 53, transB: true, bias: 'n', act: 'relu', bcastB: true },
+    { batch: 3, M: 100, N: 65, K: 33, transB: false, bias: 'none', act: 'none', bcastB: false },
+    { batch: 2, M: 131, N: 7, K: 19, transB: true, bias: 'm', act: 'none', bcastB: true },
+    { batch: 1, M: 1, N: 301, K: 97, transB: true, bias: 'n', act: 'relu', bcastB: true },
+  ] as const;
+  for (const c of cases) {
+    it(`batch=${c.batch} M=${c.M} N=${c.N} K=${c.K} transB=${c.transB} bias=${c.bias} act=${c.act}${c.bcastB ? ' B broadcast' : ''}`, async () => {
+      const rng = makeRng(SEED);
+      const a = randn(rng, c.batch * c.M * c.K);
+      const bBatch = c.bcastB ? 1 : c.batch;
+      const b = randn(rng, bBatch * c.K * c.N);
+      const biasLen = c.bias === 'n' ? c.N : c.bias === 'm' ? c.M : 0;
+      const bias = randn(rng, Math.max(biasLen, 1));
+      const bShape = c.transB ? [c.N, c.K] : [c.K, c.N];
+      const out = await h.run(
+        (g) => {
+          const A = g.input('a', [c.batch, c.M, c.K]);
+          const B = g.input('b', c.bcastB ? bShape : [c.batch, ...bShape]);
+          const bi = c.bias === 'none' ? null : g.input('bias', [biasLen]);
+          return { y: ops.matmul(g, A, B, { transB: c.transB, bias: bi, biasAlong: c.bias === 'm' ? 'm' : 'n', act: c.act }) };
+        },
+        c.bias === 'none' ? { a, b } : { a, b, bias },
+      );
+      const ref = matmulRef(a, b, c.bias === 'none' ? null : bias, {
+        batch: c.batch, M: c.M, N: c.N, K: c.K, transB: c.transB, biasAlong: c.bias === 'm' ? 'm' : 'n', act: c.act,
+        aBatchStride: c.M * c.K, bBatchStride: c.bcastB ? 0 : c.K * c.N,
+      });
+      check('matmul', out.y!, ref, 1e-5, 1e-5);
+    });
+  }
+
+  it('mask einsum bqc,bchw->bqhw B=2 Q=13 C=9 H=5 W=7', async () => {
+    const rng = makeRng(SEED);
+    const [B, Q, C, H, W] = [2, 13, 9, 5, 7];
+    const emb = randn(rng, B * Q * C);
+    const feat = randn(rng, B * C * H * W);
+    const out = await h.run((g) => ({ y: ops.maskEinsum(g, g.input('e', [B, Q, C]), g.input('f', [B, C, H, W])) }), { e: emb, f: feat });
+    check('mask-einsum', out.y!, maskEinsumRef(emb, feat, B, Q, C, H * W), 1e-5, 1e-5);
+  });
+});
+
+describe('conv2d', () => {
+  const cases = [
+    { B: 1, Cin: 3, H: 17, W: 13, Cout: 5, k: 4, s: 4, p: 0, bias: true },
+    { B: 2, Cin: 6, H: 9, W: 11, Cout: 7, k: 3, s: 1, p: 1, bias: false },
+    { B: 1, Cin: 5, H: 1, W: 9, Cout: 3, k: 1, s: 1, p: 0, bias: true },
+    { B: 2, Cin: 4, H: 10, W: 7, Cout: 9, k: 3, s: 2, p: 1, bias: true },
+  ];
+  for (const c of cases) {
+    it(`B=${c.B} Cin=${c.Cin} ${c.H}x${c.W} Cout=${c.Cout} k=${c.k} s=${c.s} p=${c.p}${c.k === 1 ? ' (1x1 -> matmul)' : ''}`, async () => {
+      const rng = makeRng(SEED);
+      const x = randn(rng, c.B * c.Cin * c.H * c.W);
+      const w = randn(rng, c.Cout * c.Cin * c.k * c.k);
+      const b = randn(rng, c.Cout);
+      const out = await h.run(
+        (g) => ({
+          y: ops.conv2d(g, g.input('x', [c.B, c.Cin, c.H, c.W]), g.input('w', [c.Cout, c.Cin, c.k, c.k]), c.bias ? g.input('b', [c.Cout]) : null, { stride: c.s, padding: c.p }),
+        }),
+        c.bias ? { x, w, b } : { x, w },
+      );
+      const ref = conv2dRef(x, [c.B, c.Cin, c.H, c.W], w, c.bias ? b : null, { cout: c.Cout, kh: c.k, kw: c.k, strideY: c.s, strideX: c.s, padY: c.p, padX: c.p });
+      check('conv2d', out.y!, ref.data, 1e-5, 1e-5);
+    });
+  }
+});
+
+describe('normalisation', () => {
+  for (const [rows, C, residual] of [[1, 7, false], [33, 96, true], [5, 1000, false]] as const) {
+    it(`layer norm rows=${rows} C=${C}${residual ? ' + residual' : ''}`, async () => {
+      const rng = makeRng(SEED);
+      const x = randn(rng, rows * C, 3);
+      const r = randn(rng, rows * C);
+      const gamma = randn(rng, C);
+      const beta = randn(rng, C);
+      const out = await h.run(
+        (g) => {
+          const X = g.input('x', [rows, C]);
+          return { y: ops.layerNorm(g, X, g.input('g', [C]), g.input('b', [C]), residual ? { residual: g.input('r', [rows, C]) } : {}) };
+        },
+        residual ? { x, r, g: gamma, b: beta } : { x, g: gamma, b: beta },
+      );
+      check('layer-norm', out.y!, layerNormRef(x, rows, C, gamma, beta, 1e-5, residual ? r : undefined), 2e-5, 1e-5);
+    });
+  }
+  for (const [B, C, H, W, G, relu] of [[1, 32, 3, 5, 32, false], [2, 64, 7, 9, 32, true], [1, 6, 1, 1, 3, false]] as const) {
+    it(`group norm B=${B} C=${C} ${H}x${W} G=${G}${relu ? ' relu' : ''}`, async () => {
+      const rng = makeRng(SEED);
+      const x = randn(rng, B * C * H * W, 2);
+      const gamma = randn(rng, C);
+      const beta = randn(rng, C);
+      const out = await h.run(
+        (g) => ({ y: ops.groupNorm(g, g.input('x', [B, C, H, W]), g.input('g', [C]), g.input('b', [C]), { groups: G, relu }) }),
+        { x, g: gamma, b: beta },
+      );
+      check('group-norm', out.y!, groupNormRef(x, [B, C, H, W], G, gamma, beta, 1e-5, relu), 2e-5, 1e-5);
+    });
+  }
+  for (const [rows, n] of [[1, 1], [7, 12], [3, 301]] as const) {
+    it(`softmax rows=${rows} n=${n}`, async () => {
+      const x = randn(makeRng(SEED), rows * n, 4);
+      const out = await h.run((g) => ({ y: ops.softmax(g, g.input('x', [rows, n])) }), { x });
+      check('softmax', out.y!, softmaxRef(x, rows, n), 1e-6, 1e-5);
+    });
+  }
+  it('softmax with more rows than one dispatch dimension allows (70000 x 3)', async () => {
+    const [rows, n] = [70000, 3];
+    const x = randn(makeRng(SEED), rows * n);
+    const out = await h.run((g) => ({ y: ops.softmax(g, g.input('x', [rows, n])) }), { x });
+    check('softmax 70000 rows', out.y!, softmaxRef(x, rows, n), 1e-6, 1e-5);
+  });
+});
+
+describe('elementwise and copies', () => {
+  for (const op of ['relu', 'gelu', 'sigmoid', 'copy'] as const) {
+    it(`${op} n=1001`, async () => {
+      const x = randn(makeRng(SEED), 1001, 4);
+      const out = await h.run((g) => ({ y: ops.unary(g, op, g.input('x', [1001])) }), { x });
+      check(op, out.y!, unaryRef(op, x), 1e-6, 1e-6);
+    });
+  }
+  it('add per channel [2, 5, 3, 7] + [5] (axis 1), mul same shape', async () => {
+    const rng = makeRng(SEED);
+    const a = randn(rng, 2 * 5 * 3 * 7);
+    const b = randn(rng, 5);
+    const c = randn(rng, a.length);
+    const out = await h.run(
+      (g) => {
+        const A = g.input('a', [2, 5, 3, 7]);
+        return { add: ops.binary(g, 'add', A, g.input('b', [5]), 1), mul: ops.binary(g, 'mul', A, g.input('c', [2, 5, 3, 7])) };
+      },
+      { a, b, c },
+    );
+    check('add broadcast', out.add!, binaryRef('add', a, b, 21, 5), 0);
+    check('mul', out.mul!, binaryRef('mul', a, c, 1, a.length), 0);
+  });
+  it('elementwise add over 65535 * 256 elements (folded dispatch)', async () => {
+    const rng = makeRng(SEED);
+    const m = 3 * (65535 * 86 + 25); // 65535 * 258 + 75 elements -> 66052 workgroups of 256
+    const x = randu(rng, m, -1, 1);
+    const bias = randu(rng, 3, -1, 1);
+    const got = await h.run((g) => ({ y: ops.binary(g, 'add', g.input('x', [m / 3, 3]), g.input('bias', [3]), 1) }), { x, bias });
+    check('add folded', got.y!, binaryRef('add', x, bias, 1, 3), 0);
+  });
+  it('permute [2, 3, 5, 7] by [0, 2, 3, 1] and [3, 1, 0, 2]', async () => {
+    const x = randn(makeRng(SEED), 2 * 3 * 5 * 7);
+    const out = await h.run(
+      (g) => {
+        const X = g.input('x', [2, 3, 5, 7]);
+        return { p1: ops.permute(g, X, [0, 2, 3, 1]), p2: ops.permute(g, X, [3, 1, 0, 2]) };
+      },
+      { x },
+    );
+    check('permute 0231', out.p1!, permuteRef(x, [2, 3, 5, 7], [0, 2, 3, 1]), 0);
+    check('permute 3102', out.p2!, permuteRef(x, [2, 3, 5, 7], [3, 1, 0, 2]), 0);
+  });
+  it('writeSlice builds a concat along axis 1 of [2, *, 3]', async () => {
+    const rng = makeRng(SEED);
+    const a = randn(rng, 2 * 4 * 3);
+    const b = randn(rng, 2 * 5 * 3);
+    const out = await h.run(
+      (g) => {
+        const y = g.empty('cat', [2, 9, 3]);
+        ops.writeSlice(g, g.input('a', [2, 4, 3]), y, 1, 0);
+        ops.writeSlice(g, g.input('b', [2, 5, 3]), y, 1, 4);
+        return { y };
+      },
+      { a, b },
+    );
+    const ref = new Float32Array(2 * 9 * 3);
+    for (let n = 0; n < 2; n++) {
+      ref.set(a.subarray(n * 12, n * 12 + 12), n * 27);
+      ref.set(b.subarray(n * 15, n * 15 + 15), n * 27 + 12);
+    }
+    check('concat', out.y!, ref, 0);
+  });
+});
+
+describe('attention', () => {
+  const cases = [
+    { B: 1, H: 1, Lq: 1, Lk: 1, dh: 3, mask: 'none', bias: false },
+    { B: 2, H: 3, Lq: 7, Lk: 70, dh: 11, mask: 'none', bias: false },
+    { B: 2, H: 4, Lq: 12, Lk: 131, dh: 16, mask: 'bool', bias: false },
+    { B: 6, H: 2, Lq: 49, Lk: 49, dh: 6, mask: 'additive', bias: true },
+    { B: 1, H: 2, Lq: 5, Lk: 9, dh: 65, mask: 'bool', bias: true },
+  ] as const;
+  for (const c of cases) {
+    for (const maskedRow of c.mask === 'bool' ? (['attend-all', 'zero'] as const) : (['attend-all'] as const)) {
+      it(`B=${c.B} H=${c.H} Lq=${c.Lq} Lk=${c.Lk} dh=${c.dh} mask=${c.mask}${c.bias ? ' +bias' : ''} maskedRow=${maskedRow}`, async () => {
+        const rng = makeRng(SEED);
+        const C = c.H * c.dh;
+        const q = randn(rng, c.B * c.Lq * C);
+        const k = randn(rng, c.B * c.Lk * C);
+        const v = randn(rng, c.B * c.Lk * C);
+        const maskBatch = c.mask === 'additive' ? 3 : c.B;
+        const nMask = maskBatch * c.Lq * c.Lk;
+        let maskData: Float32Array | Uint32Array | undefined;
+        if (c.mask === 'bool') {
+          const m = new Uint32Array(nMask);
+          for (let i = 0; i < nMask; i++) m[i] = rng() < 0.7 ? 1 : 0;
+          // Fully blocked rows: query 0 of every batch, and query 2 of batch 1.
+          for (let b = 0; b < maskBatch; b++) m.fill(1, b * c.Lq * c.Lk, b * c.Lq * c.Lk + c.Lk);
+          if (c.Lq > 2 && maskBatch > 1) m.fill(1, (c.Lq + 2) * c.Lk, (c.Lq + 3) * c.Lk);
+          maskData = m;
+        } else if (c.mask === 'additive') {
+          maskData = shiftMaskRef(14, 21, 7, 3).subarray(0, nMask);
+        }
+        const bias = c.bias ? randn(rng, c.H * c.Lq * c.Lk) : undefined;
+        const inputs: Record<string, Float32Array | Uint32Array> = { q, k, v };
+        if (maskData) inputs.mask = maskData;
+        if (bias) inputs.bias = bias;
+        const out = await h.run(
+          (g) => ({
+            y: ops.attention(g, g.input('q', [c.B, c.Lq, C]), g.input('k', [c.B, c.Lk, C]), g.input('v', [c.B, c.Lk, C]), {
+              heads: c.H,
+              maskedRow,
+              ...(maskData ? { mask: { kind: c.mask === 'bool' ? 'bool' : 'additive', tensor: g.input('mask', [maskBatch, c.Lq, c.Lk], c.mask === 'bool' ? 'u32' : 'f32') } } : {}),
+              ...(bias ? { bias: g.input('bias', [c.H, c.Lq, c.Lk]) } : {}),
+            } as const),
+          }),
+          inputs,
+        );
+        const ref = attentionRef(q, k, v, {
+          B: c.B, H: c.H, Lq: c.Lq, Lk: c.Lk, dh: c.dh, scale: 1 / Math.sqrt(c.dh), maskedRow,
+          ...(maskData ? { mask: { kind: c.mask === 'bool' ? 'bool' : 'additive', data: maskData, maskBatch } } : {}),
+          ...(bias ? { bias } : {}),
+        } as Parameters<typeof attentionRef>[3]);
+        check('attention', out.y!, ref, 2e-5, 1e-5);
+      });
+    }
+  }
+});
+
+describe('multi-scale deformable attention', () => {
+  const cases = [
+    { B: 1, Lq: 1, H: 1, dh: 4, levels: [[1, 1]] as [number, number][], P: 1 },
+    { B: 2, Lq: 31, H: 3, dh: 5, levels: [[6, 4], [3, 2], [2, 1]] as [number, number][], P: 4 },
+    { B: 1, Lq: 50, H: 2, dh: 8, levels: [[7, 5], [4, 3], [2, 2], [1, 1]] as [number, number][], P: 3 },
+  ];
+  for (const c of cases) {
+    it(`q=${c.Lq} h=${c.H} dh=${c.dh} lv=[${c.levels.map(([a, b]) => `${a}x${b}`).join(',')}] p=${c.P} (points outside the maps)`, async () => {
+      const rng = makeRng(SEED);
+      const L = c.levels.length;
+      const S = c.levels.reduce((a, [hh, ww]) => a + hh * ww, 0);
+      const C = c.H * c.dh;
+      const value = randn(rng, c.B * S * C);
+      const offsets = randn(rng, c.B * c.Lq * c.H * L * c.P * 2, 2.5); // several pixels, some outside
+      const wRaw = randu(rng, c.B * c.Lq * c.H * L * c.P, 0, 1);
+      const ref2 = randu(rng, c.Lq * 2, -0.1, 1.1);
+      const out = await h.run(
+        (g) => ({
+          y: ops.msDeformAttn(
+            g, g.input('value', [c.B, S, C]), g.input('off', [c.B, c.Lq, c.H * L * c.P * 2]), g.input('w', [c.B, c.Lq, c.H * L * c.P]), g.input('ref', [c.Lq, 2]),
+            { heads: c.H, levels: c.levels, points: c.P },
+          ),
+        }),
+        { value, off: offsets, w: wRaw, ref: ref2 },
+      );
+      const ref = msDeformAttnRef(value, offsets, wRaw, ref2, { B: c.B, Lq: c.Lq, H: c.H, dh: c.dh, levels: c.levels, points: c.P });
+      check('ms-deform-attn', out.y!, ref, 2e-5, 1e-5);
+    });
+  }
+});
+
+describe('resize', () => {
+  for (const [planes, Hi, Wi, Ho, Wo] of [[3, 5, 7, 11, 13], [2, 24, 32, 7, 6], [1, 1, 1, 3, 2], [4, 23, 19, 384, 384]] as const) {
+    it(`bilinear ${planes} planes ${Hi}x${Wi} -> ${Ho}x${Wo}`, async () => {
+      const x = randn(makeRng(SEED), planes * Hi * Wi);
+      const out = await h.run((g) => ({ y: ops.resizeBilinear(g, g.input('x', [planes, Hi, Wi]), [Ho, Wo]) }), { x });
+      check('resize-bilinear', out.y!, resizeBilinearRef(x, planes, Hi, Wi, Ho, Wo), 1e-5, 1e-6);
+    });
+  }
+  for (const [hh, ww, oh, ow] of [[90, 120, 96, 128], [77, 101, 56, 73], [113, 67, 90, 53], [5, 9, 17, 2], [40, 1, 13, 1]] as const) {
+    it(`Pillow bilinear RGBA8 ${hh}x${ww} -> ${oh}x${ow} is bit exact`, async () => {
+      const rng = makeRng(SEED);
+      const rgba = new Uint8Array(hh * ww * 4);
+      for (let i = 0; i < rgba.length; i++) rgba[i] = Math.floor(rng() * 256);
+      const out = await h.run((g) => ({ y: ops.pilResize(g, g.input('img', [hh, ww], 'u32'), [oh, ow]) }), { img: new Uint32Array(rgba.buffer) });
+      const got = new Uint8Array((out.y as Uint32Array).buffer);
+      const ref = pilResizeRef(rgba, hh, ww, oh, ow);
+      check('pil-resize', got, ref, 0);
+    });
+  }
+});
+
+describe('swin', () => {
+  for (const [B, H, W, C, ws, shift] of [[1, 24, 32, 12, 7, 3], [2, 23, 19, 8, 6, 3], [1, 3, 4, 5, 7, 3], [1, 14, 14, 4, 7, 0]] as const) {
+    it(`window partition + reverse B=${B} ${H}x${W} C=${C} ws=${ws} shift=${shift}`, async () => {
+      const rng = makeRng(SEED);
+      const x = randn(rng, B * H * W * C);
+      const res = randn(rng, B * H * W * C);
+      const out = await h.run(
+        (g) => {
+          const geo = ops.windowGeometry(B, H, W, C, ws, shift);
+          const win = ops.windowPartition(g, g.input('x', [B, H, W, C]), geo);
+          return { win, back: ops.windowReverse(g, win, g.input('res', [B, H, W, C]), geo) };
+        },
+        { x, res },
+      );
+      const winRef = windowPartitionRef(x, B, H, W, C, ws, shift);
+      check('window-partition', out.win!, winRef, 0);
+      check('window-reverse', out.back!, windowReverseRef(winRef, B, H, W, C, ws, shift, res), 0);
+    });
+  }
+  for (const [ws, heads] of [[7, 3], [6, 1], [12, 4]] as const) {
+    it(`relative position bias ws=${ws} heads=${heads}; shift mask`, async () => {
+      const table = randn(makeRng(SEED), (2 * ws - 1) ** 2 * heads);
+      const out = await h.run((g) => ({ y: ops.relativePositionBias(g, g.input('t', [(2 * ws - 1) ** 2, heads]), ws, heads) }), { t: table });
+      check('relative-position-bias', out.y!, relPosBiasRef(table, ws, heads), 0);
+      check('shift-mask', ops.shiftMask(2 * ws, 3 * ws, ws, Math.floor(ws / 2)), shiftMaskRef(2 * ws, 3 * ws, ws, Math.floor(ws / 2)), 0);
+    });
+  }
+  for (const [B, H, W, C] of [[1, 24, 32, 12], [2, 23, 19, 8], [1, 1, 1, 3]] as const) {
+    it(`patch merge gather B=${B} ${H}x${W} C=${C}`, async () => {
+      const x = randn(makeRng(SEED), B * H * W * C);
+      const out = await h.run((g) => ({ y: ops.patchMergeGather(g, g.input('x', [B, H, W, C])) }), { x });
+      check('patch-merge', out.y!, patchMergeRef(x, B, H, W, C), 0);
+    });
+  }
+});

@@ -1,0 +1,60 @@
+/** Kernel declarations: the TS Params layout and overrides agree with each WGSL file; dispatch folding. */
+import { describe, expect, it } from 'vitest';
+import { kernels } from '../../src/ops/index.ts';
+import { foldWorkgroups, packParams } from '../../src/gpu/kernel.ts';
+
+function wgslParams(code: string): [string, string][] {
+  const m = /struct Params\s*\{([^}]*)\}/.exec(code);
+  if (!m) return [];
+  return (m[1] as string)
+    .split(',')
+    .map((f) => f.trim())
+    .filter((f) => f.length > 0)
+    .map((f) => {
+      const [name, type] = f.split(':').map((s) => s.trim());
+      return [name as string, type as string];
+    });
+}
+
+describe('kernel declarations', () => {
+  for (const k of kernels) {
+    it(`${k.name}: Params struct, bindings and overrides match the WGSL`, () => {
+      expect(wgslParams(k.code)).toEqual(k.params.map(([n, t]) => [n, t]));
+      const overrides = [...k.code.matchAll(/^override\s+(\w+)\s*:\s*\w+\s*;/gm)].map((m) => m[1]);
+      expect(overrides.sort()).toEqual([...k.overrides].sort());
+      // No defaults in WGSL: TS is the one source of every override value.
+      expect(/^override\s+\w+\s*:\s*\w+\s*=/m.test(k.code)).toBe(false);
+      const bindings = [...k.code.matchAll(/@binding\((\d+)\)\s*var<storage,\s*(read|read_write)>/g)].map((m) => [Number(m[1]), m[2]]);
+      expect(bindings).toEqual(k.bindings.map((b, i) => [i + 1, b === 'read' ? 'read' : 'read_write']));
+      expect(k.code).toMatch(/@group\(0\) @binding\(0\) var<uniform> P: Params;/);
+      expect(k.code).toMatch(/fn main\(/);
+    });
+  }
+  it('packParams writes fields in order with their types, rejects missing / unknown / out of range', () => {
+    const k = kernels.find((x) => x.name === 'softmax')!;
+    const buf = packParams(k, { rows: 3, n: 7, xOff: 1, yOff: 2 });
+    expect([...new Uint32Array(buf)]).toEqual([3, 7, 1, 2]);
+    expect(() => packParams(k, { rows: 3, n: 7, xOff: 1 })).toThrow(/yOff/);
+    expect(() => packParams(k, { rows: 3, n: 7, xOff: 1, yOff: 2, zz: 1 })).toThrow(/zz/);
+    expect(() => packParams(k, { rows: -1, n: 7, xOff: 1, yOff: 2 })).toThrow(/rows/);
+    const ln = kernels.find((x) => x.name === 'layer-norm')!;
+    const v = new DataView(packParams(ln, { rows: 1, C: 2, eps: 1e-5, xOff: 0, rOff: 0, gOff: 0, bOff: 0, yOff: 0 }));
+    expect(v.getFloat32(8, true)).toBeCloseTo(1e-5, 10);
+  });
+});
+
+describe('foldWorkgroups', () => {
+  it('keeps small counts on x, folds large ones into y and z', () => {
+    expect(foldWorkgroups(1, 65535)).toEqual([1, 1, 1]);
+    expect(foldWorkgroups(0, 65535)).toEqual([1, 1, 1]);
+    expect(foldWorkgroups(65535, 65535)).toEqual([65535, 1, 1]);
+    expect(foldWorkgroups(65536, 65535)).toEqual([65535, 2, 1]);
+    expect(foldWorkgroups(10, 3)).toEqual([3, 2, 2]);
+    for (const n of [1, 7, 65535, 65536, 1e6, 5e9]) {
+      const [x, y, z] = foldWorkgroups(n, 65535);
+      expect(x * y * z).toBeGreaterThanOrEqual(n);
+      expect(Math.max(x, y, z)).toBeLessThanOrEqual(65535);
+    }
+    expect(() => foldWorkgroups(65535 ** 3 + 1, 65535)).toThrow();
+  });
+});

@@ -1,0 +1,26 @@
+import { resolve } from 'node:path';
+import { defineConfig } from 'vite';
+
+// `vite build`              -> dist/maskgpu.js, the ES module library (WGSL inlined as strings)
+// `vite build --mode demo`  -> demo-dist/, the static demo page
+// `vite`                    -> dev server for the demo
+export default defineConfig(({ mode }) =>
+  mode === 'demo'
+    ? { root: 'demo', base: './', publicDir: resolve(__dirname, 'weights'), build: { outDir: resolve(__dirname, 'demo-dist'), emptyOutDir: true } }
+    : {
+        root: '.',
+        server: { open: '/demo/index.html' },
+        build: {
+          outDir: 'dist',
+          emptyOutDir: true,
+          lib: {
+            entry: { maskgpu: resolve(__dirname, 'src/index.ts'), cli: resolve(__dirname, 'src/cli/main.ts') },
+            formats: ['es'],
+          },
+          target: 'es2022',
+          rollupOptions: { external: [/^node:/, 'webgpu', 'pngjs', 'jpeg-js'] },
+          minify: false,
+          sourcemap: true,
+        },
+      },
+);
