@@ -2,6 +2,8 @@
 //   OP 0 copy, 1 add, 2 mul: y[i] = a[i] (op b[(i / bInner) % bLen])   (b broadcast: per channel of
 //   NCHW with bInner = HW, bLen = C; per last dim with bInner = 1, bLen = C; same shape: bLen = n)
 //   OP 3 relu, 4 gelu (exact, erf), 5 sigmoid: y[i] = f(a[i])
+//   OP 6 mask: y[i] = sigmoid(a[i]) < 0.5 ? 1.0 : 0.0 (Mask2Former's blocked positions; the 0/1 floats
+//   are read as u32 by attention, where +0.0 is 0 = open)
 // a, y: [n] at P.aOff / P.yOff; b at P.bOff. Reference: test/ref/elementwise.ts.
 
 override WG: u32;
@@ -42,7 +44,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     case 2u: { r = v * b[P.bOff + (i / P.bInner) % P.bLen]; }
     case 3u: { r = max(v, 0.0); }
     case 4u: { r = gelu(v); }
-    default: { r = 1.0 / (1.0 + exp(-v)); }
+    case 5u: { r = 1.0 / (1.0 + exp(-v)); }
+    default: { r = select(0.0, 1.0, 1.0 / (1.0 + exp(-v)) < 0.5); }
   }
   y[P.yOff + i] = r;
 }

@@ -116,6 +116,11 @@ export class GraphBuilder {
     return { storage: t.storage, offset: t.offset + offset, shape: [...shape], dtype: t.dtype, name };
   }
 
+  /** The same bits seen as another 32-bit type. */
+  bitcast(t: Tensor, dtype: DType): Tensor {
+    return { ...t, dtype };
+  }
+
   reshape(t: Tensor, shape: readonly number[]): Tensor {
     if (numel(shape) !== numel(t.shape)) throw new ShapeError('reshape', t.name, `${numel(t.shape)} elements`, shape);
     return { ...t, shape: [...shape] };

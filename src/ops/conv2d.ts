@@ -25,6 +25,8 @@ const WG = 64;
 export interface Conv2dOptions {
   readonly stride?: number | readonly [number, number];
   readonly padding?: number | readonly [number, number];
+  /** Extra zero padding at the bottom / right only (Swin pads images to a multiple of the patch). */
+  readonly padEnd?: readonly [number, number];
   readonly out?: Tensor;
 }
 
@@ -34,8 +36,9 @@ const pair = (v: number | readonly [number, number] | undefined, d: number): [nu
 export function conv2dShape(x: readonly number[], w: readonly number[], o: Conv2dOptions): [number, number, number, number] {
   const [sY, sX] = pair(o.stride, 1);
   const [pY, pX] = pair(o.padding, 0);
-  const Ho = Math.floor(((x[2] as number) + 2 * pY - (w[2] as number)) / sY) + 1;
-  const Wo = Math.floor(((x[3] as number) + 2 * pX - (w[3] as number)) / sX) + 1;
+  const [eY, eX] = o.padEnd ?? [0, 0];
+  const Ho = Math.floor(((x[2] as number) + 2 * pY + eY - (w[2] as number)) / sY) + 1;
+  const Wo = Math.floor(((x[3] as number) + 2 * pX + eX - (w[3] as number)) / sX) + 1;
   return [x[0] as number, w[0] as number, Ho, Wo];
 }
 
@@ -52,7 +55,7 @@ export function conv2d(g: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor | nul
   const shape = conv2dShape(x.shape, w.shape, o);
   const [, , Ho, Wo] = shape;
   if (Ho <= 0 || Wo <= 0) throw new ShapeError('conv2d', x.name, `spatial size >= kernel ${KH}x${KW} after padding`, x.shape);
-  if (KH === 1 && KW === 1 && sY === 1 && sX === 1 && pY === 0 && pX === 0) {
+  if (KH === 1 && KW === 1 && sY === 1 && sX === 1 && pY === 0 && pX === 0 && Ho === H && Wo === W) {
     // y[b] = W [Cout, Cin] @ x[b] [Cin, H*W] (+ bias per row).
     const y = matmul(g, g.reshape(w, [Cout, Cin]), g.reshape(x, [B, Cin, H * W]), {
       bias, biasAlong: 'm', name: 'conv1x1', ...(o.out ? { out: o.out } : {}),

@@ -14,8 +14,9 @@ export const elementwiseKernel = defineKernel({
 });
 
 const WG = 256;
-const OPS = { copy: 0, add: 1, mul: 2, relu: 3, gelu: 4, sigmoid: 5 } as const;
-export type UnaryOp = 'copy' | 'relu' | 'gelu' | 'sigmoid';
+const OPS = { copy: 0, add: 1, mul: 2, relu: 3, gelu: 4, sigmoid: 5, 'sigmoid-below-half': 6 } as const;
+/** 'sigmoid-below-half': 1.0 where sigmoid(x) < 0.5 else 0.0 (see maskFromLogits). */
+export type UnaryOp = 'copy' | 'relu' | 'gelu' | 'sigmoid' | 'sigmoid-below-half';
 export type BinaryOp = 'add' | 'mul';
 
 function emit(g: GraphBuilder, op: keyof typeof OPS, a: Tensor, b: Tensor | null, bInner: number, bLen: number, out: Tensor | undefined): Tensor {
@@ -48,4 +49,12 @@ export function binary(g: GraphBuilder, op: BinaryOp, a: Tensor, b: Tensor, axis
   }
   const bInner = numel(a.shape.slice(axis + b.shape.length));
   return emit(g, op, a, b, bInner, numel(b.shape), out);
+}
+
+/**
+ * Mask2Former's attention mask from mask logits: blocked (nonzero) where sigmoid(logit) < 0.5.
+ * Written as 0.0 / 1.0 floats and viewed as u32, where +0.0 reads 0 (open) and 1.0 nonzero.
+ */
+export function maskFromLogits(g: GraphBuilder, logits: Tensor): Tensor {
+  return g.bitcast(unary(g, 'sigmoid-below-half', logits), 'u32');
 }

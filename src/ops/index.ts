@@ -1,14 +1,15 @@
 /** The op registry: every op function and every kernel, in one place. */
 import { attention, attentionKernel } from './attention.ts';
 import { conv2d, conv2dKernel } from './conv2d.ts';
-import { binary, elementwiseKernel, unary } from './elementwise.ts';
+import { binary, elementwiseKernel, maskFromLogits, unary } from './elementwise.ts';
+import { imageToTensor, imageToTensorKernel } from './image-to-tensor.ts';
 import { groupNorm, groupNormKernel } from './group-norm.ts';
 import { layerNorm, layerNormKernel } from './layer-norm.ts';
 import { linear, maskEinsum, matmul, matmulKernel } from './matmul.ts';
 import { msDeformAttn, msDeformAttnKernel } from './ms-deform-attn.ts';
 import { bilinearKernel, pilResampleKernel, pilResize, resizeBilinear } from './resize.ts';
 import { softmax, softmaxKernel } from './softmax.ts';
-import { permute, stridedCopyKernel, writeSlice } from './strided-copy.ts';
+import { levelToTokens, permute, repeatLeading, stridedCopyKernel, tokensToLevel, writeSlice } from './strided-copy.ts';
 import {
   patchMergeGather, patchMergeKernel, relativePositionBias, relativePositionBiasKernel,
   windowPartition, windowPartitionKernel, windowReverse, windowReverseKernel,
@@ -17,17 +18,18 @@ import type { KernelDef } from '../gpu/kernel.ts';
 
 export const ops = {
   matmul, linear, maskEinsum, conv2d, layerNorm, groupNorm, softmax, attention, msDeformAttn,
-  resizeBilinear, pilResize, unary, binary, permute, writeSlice,
+  resizeBilinear, pilResize, imageToTensor, unary, binary, maskFromLogits, permute, writeSlice, levelToTokens, tokensToLevel, repeatLeading,
   windowPartition, windowReverse, relativePositionBias, patchMergeGather,
 } as const;
 
 export const kernels: readonly KernelDef[] = [
   matmulKernel, conv2dKernel, layerNormKernel, groupNormKernel, softmaxKernel, attentionKernel, msDeformAttnKernel,
   bilinearKernel, pilResampleKernel, elementwiseKernel, stridedCopyKernel,
-  windowPartitionKernel, windowReverseKernel, relativePositionBiasKernel, patchMergeKernel,
+  windowPartitionKernel, windowReverseKernel, relativePositionBiasKernel, patchMergeKernel, imageToTensorKernel,
 ];
 
 export { attention, conv2d, binary, unary, groupNorm, layerNorm, linear, maskEinsum, matmul, msDeformAttn, pilResize, resizeBilinear, softmax, permute, writeSlice };
+export { levelToTokens, tokensToLevel, repeatLeading, imageToTensor, maskFromLogits };
 export { windowPartition, windowReverse, relativePositionBias, patchMergeGather };
 export { shiftMask, windowGeometry } from './swin.ts';
 export { pilCoefficients } from './resize.ts';

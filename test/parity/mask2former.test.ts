@@ -1,0 +1,115 @@
+/**
+ * Mask2Former forward pass vs HF transformers, stage by stage, on the fixtures' own checkpoints
+ * and pixel_values: the first failing stage shows where divergence starts. Tolerance: max abs
+ * error <= 1e-4 * max|reference| per tensor (measured errors printed); the boolean attention
+ * masks must match exactly.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { requestNodeGpu } from '../../src/gpu/node.ts';
+import type { GpuContext } from '../../src/gpu/device.ts';
+import { PipelineCache } from '../../src/gpu/kernel.ts';
+import { CompiledGraph, type HostArray } from '../../src/graph/runner.ts';
+import { parseMask2FormerConfig } from '../../src/config/index.ts';
+import { buildMask2Former } from '../../src/models/mask2former/model.ts';
+import { WeightStore } from '../../src/weights/store.ts';
+import { maxErrors } from '../ref/compare.ts';
+import { FIXTURES, readJson, readTensors, type RefTensor } from '../fixture-files.ts';
+
+const REL_TOL = 1e-4;
+
+/** Stage order: backbone, pixel decoder, then each decoder layer, then the final logits. */
+function stageOrder(names: readonly string[], layers: number): string[] {
+  const bb = names.filter((n) => n.startsWith('model.pixel_level_module.encoder.'));
+  const order = [
+    'model.pixel_level_module.encoder.embeddings',
+    ...[0, 1, 2, 3].flatMap((s) => [`model.pixel_level_module.encoder.encoder.layers.${s}.hidden_states_before_downsampling`, `model.pixel_level_module.encoder.encoder.layers.${s}`]),
+    ...[0, 1, 2, 3].map((i) => `encoder_hidden_states.${i}`),
+    'encoder_last_hidden_state',
+    ...[0, 1, 2].map((l) => `model.pixel_level_module.decoder.input_projections.${l}`),
+    'model.pixel_level_module.decoder.encoder.layers.0.self_attn',
+    ...names.filter((n) => /^model\.pixel_level_module\.decoder\.encoder\.layers\.\d+$/.test(n)).sort(),
+    ...[0, 1, 2].map((l) => `pixel_decoder_hidden_states.${l}`),
+    'pixel_decoder_last_hidden_state',
+  ];
+  for (let k = 0; k <= layers; k++) {
+    order.push(`transformer_decoder_hidden_states.${k}`, `transformer_decoder_intermediate_states.${k}`);
+    if (k < layers) order.push(`auxiliary_logits.${k}.class_queries_logits`, `auxiliary_logits.${k}.masks_queries_logits`);
+    order.push(`debug.attention_mask_logits.${k}`);
+    if (k < layers) order.push(`debug.attention_mask.${k}`);
+  }
+  order.push('transformer_decoder_last_hidden_state', 'class_queries_logits', 'masks_queries_logits');
+  void bb;
+  return order.filter((n) => names.includes(n));
+}
+
+/** HF's fully-masked-row rule applied to our raw mask, as the U8 tensor the fixture stores. */
+function ruledMask(raw: Uint32Array, rows: number, n: number): Uint8Array {
+  const out = new Uint8Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    let all = true;
+    for (let j = 0; j < n; j++) if (raw[r * n + j] === 0) all = false;
+    for (let j = 0; j < n; j++) out[r * n + j] = all ? 0 : raw[r * n + j] !== 0 ? 1 : 0;
+  }
+  return out;
+}
+
+for (const name of ['tiny', 'tiny-odd']) {
+  describe(`mask2former/${name} forward parity (pixel_values from the fixture)`, () => {
+    const dir = join(FIXTURES, 'mask2former', name);
+    let ctx: GpuContext;
+    let expected: Map<string, RefTensor>;
+    const got = new Map<string, HostArray>();
+    let order: string[] = [];
+    beforeAll(async () => {
+      ctx = await requestNodeGpu();
+      expected = await readTensors(join(dir, 'expected.safetensors'));
+      const cfg = parseMask2FormerConfig(readJson(join(dir, 'config.json')));
+      const bytes = readFileSync(join(dir, 'model.safetensors'));
+      const store = await WeightStore.load(ctx, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file: `${name}/model.safetensors` });
+      const pv = expected.get('pixel_values') as RefTensor;
+      const built = buildMask2Former(cfg, store, { kind: 'pixel-values', shape: pv.shape as [number, 3, number, number] }, { intermediates: true });
+      const graph = await CompiledGraph.compile(ctx, built.graph, new PipelineCache(ctx.device, true), { weights: store });
+      await graph.run({ pixel_values: pv.data as Float32Array });
+      const outs = await graph.read(built.outputNames);
+      for (const [k, v] of outs) got.set(k, v);
+      for (let k = 0; k < cfg.numInstantiatedDecoderLayers; k++) {
+        const raw = got.get(`debug.attention_mask_raw.${k}`) as Uint32Array;
+        const ref = expected.get(`debug.attention_mask.${k}`) as RefTensor;
+        got.set(`debug.attention_mask.${k}`, ruledMask(raw, (ref.shape[0] as number) * (ref.shape[1] as number), ref.shape[2] as number) as unknown as HostArray);
+      }
+      order = stageOrder([...expected.keys()], cfg.numInstantiatedDecoderLayers);
+      console.log(`${name}: ${order.length} stages compared, ${built.graph.steps.length} GPU steps, adapter ${ctx.adapterName}`);
+      graph.dispose();
+      store.dispose();
+    });
+    afterAll(() => ctx?.dispose());
+
+    it('produces every stage of expected.safetensors, in order, within tolerance', () => {
+      const rows: string[] = [];
+      let firstBad: string | undefined;
+      for (const n of order) {
+        const ref = expected.get(n) as RefTensor;
+        const mine = got.get(n);
+        if (!mine) {
+          firstBad ??= `${n} (not produced)`;
+          continue;
+        }
+        if (ref.dtype === 'U8') {
+          const a = mine as unknown as Uint8Array;
+          let diff = 0;
+          for (let i = 0; i < ref.data.length; i++) if (a[i] !== (ref.data as Uint8Array)[i]) diff++;
+          rows.push(`${n.padEnd(86)} ${diff === 0 ? 'exact' : `${diff} of ${ref.data.length} differ`}`);
+          if (diff > 0) firstBad ??= n;
+          continue;
+        }
+        const e = maxErrors(mine as Float32Array, ref.data as Float32Array);
+        rows.push(`${n.padEnd(86)} max abs ${e.maxAbs.toExponential(2)}  rel ${e.maxRel.toExponential(2)}  (max|ref| ${e.maxRef.toFixed(3)})`);
+        if (!(e.maxRel <= REL_TOL)) firstBad ??= `${n} (rel ${e.maxRel.toExponential(2)} > ${REL_TOL})`;
+      }
+      console.log(`${name} parity, tolerance ${REL_TOL} x max|ref|:\n${rows.join('\n')}`);
+      expect(firstBad, `first divergent stage: ${firstBad}`).toBeUndefined();
+    });
+  });
+}
