@@ -3,6 +3,7 @@
  * (pass the `GPU` object of the `webgpu` package, see `./node.ts`).
  */
 import { DeviceLostError, GpuError, NoAdapterError, NoWebGpuError } from '../errors.ts';
+import { PipelineCache } from './kernel.ts';
 
 /** Optional features maskgpu uses when the adapter has them. */
 export interface GpuFeatures {
@@ -38,6 +39,8 @@ export interface GpuOptions {
 export class GpuContext {
   private disposed = false;
   private lostError: DeviceLostError | undefined;
+  /** Compiled pipelines of this device, shared by every graph and model on it. */
+  readonly pipelines: PipelineCache;
 
   constructor(
     readonly device: GPUDevice,
@@ -48,6 +51,7 @@ export class GpuContext {
     private readonly keepAlive: unknown,
     onLost: ((error: DeviceLostError) => void) | undefined,
   ) {
+    this.pipelines = new PipelineCache(device, debug);
     void device.lost.then((info) => {
       if (this.disposed) return;
       this.lostError = new DeviceLostError(info.reason, info.message);

@@ -7,7 +7,6 @@ import { createHarness, type Harness } from './harness.ts';
 import * as ops from '../../src/ops/index.ts';
 import { GraphBuilder, type Tensor } from '../../src/graph/builder.ts';
 import { CompiledGraph, type HostArray } from '../../src/graph/runner.ts';
-import { PipelineCache } from '../../src/gpu/kernel.ts';
 import { requestNodeGpu } from '../../src/gpu/node.ts';
 import { makeRng, randn } from '../ref/random.ts';
 import { maxErrors } from '../ref/compare.ts';
@@ -110,7 +109,7 @@ describe('graph runner', () => {
     try {
       const dg = new GraphBuilder();
       dg.output('y', block(dg, declareInputs(dg)));
-      const dbg = await CompiledGraph.compile(dbgCtx, dg, new PipelineCache(dbgCtx.device, true));
+      const dbg = await CompiledGraph.compile(dbgCtx, dg, dbgCtx.pipelines);
       await dbg.run(data);
       const y: HostArray = await dbg.readOne('y');
       expect(maxErrors(y as Float32Array, plain.y!).maxAbs).toBe(0);

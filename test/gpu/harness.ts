@@ -1,7 +1,7 @@
 /** Node GPU test harness: one Dawn device per test file, graphs built and run in one call. */
 import type { GpuContext } from '../../src/gpu/device.ts';
 import { requestNodeGpu } from '../../src/gpu/node.ts';
-import { PipelineCache } from '../../src/gpu/kernel.ts';
+import type { PipelineCache } from '../../src/gpu/kernel.ts';
 import { GraphBuilder, type Tensor } from '../../src/graph/builder.ts';
 import { CompiledGraph, type HostArray, type WeightSource } from '../../src/graph/runner.ts';
 
@@ -19,7 +19,7 @@ export interface Harness {
 
 export async function createHarness(options: { debug?: boolean } = {}): Promise<Harness> {
   const ctx = await requestNodeGpu({ debug: options.debug ?? false });
-  const pipelines = new PipelineCache(ctx.device, true);
+  const pipelines = ctx.pipelines;
   return {
     ctx,
     pipelines,

@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { requestNodeGpu } from '../../src/gpu/node.ts';
 import type { GpuContext } from '../../src/gpu/device.ts';
-import { PipelineCache } from '../../src/gpu/kernel.ts';
 import { CompiledGraph, type HostArray } from '../../src/graph/runner.ts';
 import { parseMask2FormerConfig } from '../../src/config/index.ts';
-import { buildMask2Former } from '../../src/models/mask2former/model.ts';
+import { attentionMaskAsHf, buildMask2Former } from '../../src/models/mask2former/model.ts';
 import { WeightStore } from '../../src/weights/store.ts';
 import { maxErrors } from '../ref/compare.ts';
 import { FIXTURES, readJson, readTensors, type RefTensor } from '../fixture-files.ts';
@@ -44,17 +43,6 @@ function stageOrder(names: readonly string[], layers: number): string[] {
   return order.filter((n) => names.includes(n));
 }
 
-/** HF's fully-masked-row rule applied to our raw mask, as the U8 tensor the fixture stores. */
-function ruledMask(raw: Uint32Array, rows: number, n: number): Uint8Array {
-  const out = new Uint8Array(rows * n);
-  for (let r = 0; r < rows; r++) {
-    let all = true;
-    for (let j = 0; j < n; j++) if (raw[r * n + j] === 0) all = false;
-    for (let j = 0; j < n; j++) out[r * n + j] = all ? 0 : raw[r * n + j] !== 0 ? 1 : 0;
-  }
-  return out;
-}
-
 for (const name of ['tiny', 'tiny-odd']) {
   describe(`mask2former/${name} forward parity (pixel_values from the fixture)`, () => {
     const dir = join(FIXTURES, 'mask2former', name);
@@ -70,14 +58,14 @@ for (const name of ['tiny', 'tiny-odd']) {
       const store = await WeightStore.load(ctx, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file: `${name}/model.safetensors` });
       const pv = expected.get('pixel_values') as RefTensor;
       const built = buildMask2Former(cfg, store, { kind: 'pixel-values', shape: pv.shape as [number, 3, number, number] }, { intermediates: true });
-      const graph = await CompiledGraph.compile(ctx, built.graph, new PipelineCache(ctx.device, true), { weights: store });
+      const graph = await CompiledGraph.compile(ctx, built.graph, ctx.pipelines, { weights: store });
       await graph.run({ pixel_values: pv.data as Float32Array });
       const outs = await graph.read(built.outputNames);
       for (const [k, v] of outs) got.set(k, v);
       for (let k = 0; k < cfg.numInstantiatedDecoderLayers; k++) {
         const raw = got.get(`debug.attention_mask_raw.${k}`) as Uint32Array;
         const ref = expected.get(`debug.attention_mask.${k}`) as RefTensor;
-        got.set(`debug.attention_mask.${k}`, ruledMask(raw, (ref.shape[0] as number) * (ref.shape[1] as number), ref.shape[2] as number) as unknown as HostArray);
+        got.set(`debug.attention_mask.${k}`, attentionMaskAsHf(raw, (ref.shape[0] as number) * (ref.shape[1] as number), ref.shape[2] as number) as unknown as HostArray);
       }
       order = stageOrder([...expected.keys()], cfg.numInstantiatedDecoderLayers);
       console.log(`${name}: ${order.length} stages compared, ${built.graph.steps.length} GPU steps, adapter ${ctx.adapterName}`);

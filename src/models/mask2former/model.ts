@@ -76,3 +76,18 @@ export function buildMask2Former(cfg: Mask2FormerConfig, weights: WeightShapes, 
   }
   return { graph: g, geometry, outputNames: [...g.outputs.keys()] };
 }
+
+/**
+ * HF's view of a decoder layer's attention mask: our raw 0/1 mask [B, Q, hw] (u32, nonzero =
+ * blocked) with the fully-masked-row rule applied (such rows become all open), as U8.
+ */
+export function attentionMaskAsHf(raw: Uint32Array, rows: number, n: number): Uint8Array {
+  const out = new Uint8Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    let blocked = 0;
+    for (let j = 0; j < n; j++) if (raw[r * n + j] !== 0) blocked++;
+    if (blocked === n) continue;
+    for (let j = 0; j < n; j++) out[r * n + j] = raw[r * n + j] !== 0 ? 1 : 0;
+  }
+  return out;
+}

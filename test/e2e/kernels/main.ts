@@ -9,7 +9,7 @@
  * Shapes are deliberately not multiples of 4/16/32.
  */
 import { requestGpu, type GpuContext } from '../../../src/gpu/device.ts';
-import { PipelineCache } from '../../../src/gpu/kernel.ts';
+import type { PipelineCache } from '../../../src/gpu/kernel.ts';
 import { GraphBuilder, type Tensor } from '../../../src/graph/builder.ts';
 import { CompiledGraph, type HostArray } from '../../../src/graph/runner.ts';
 import { MaskgpuError, NoAdapterError, NoWebGpuError } from '../../../src/errors.ts';
@@ -249,7 +249,7 @@ async function runAll(): Promise<void> {
     console.error(`uncaptured WebGPU error: ${ev.error.message}`);
   });
   try {
-    const pipelines = new PipelineCache(ctx.device, false);
+    const pipelines = ctx.pipelines;
     const results: E2eCase[] = [];
     log(`adapter: ${ctx.adapterName}, seed ${SEED}`);
     for (const c of cases) {

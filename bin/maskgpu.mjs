@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The maskgpu CLI; the code is the Vite-built dist/cli.js (WGSL kernels inlined).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const cli = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(fileURLToPath(cli))) {
+  console.error('maskgpu: dist/cli.js is missing: run `npm run build` first');
+  process.exit(1);
+}
+const { main } = await import(cli.href);
+process.exitCode = await main(process.argv.slice(2));

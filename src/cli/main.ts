@@ -1,0 +1,114 @@
+/**
+ * The maskgpu command line (Node, Dawn; SwiftShader on machines without a GPU).
+ *   maskgpu infer --model DIR --image FILE --out OUT.safetensors [--pixel-values FILE] [--intermediates]
+ * Any error: exit code 1 with a one-line reason on stderr.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { MaskgpuError } from '../errors.ts';
+import { requestNodeGpu } from '../gpu/node.ts';
+import { attentionMaskAsHf } from '../models/mask2former/model.ts';
+import { Mask2Former, type ForwardResult } from '../models/mask2former/session.ts';
+import { streamSafetensors, toFloat32, writeSafetensors, type WritableTensor } from '../weights/safetensors.ts';
+import { checkpointFromDir, readImage } from './node-io.ts';
+
+const USAGE = `usage:
+  maskgpu infer --model DIR --image FILE --out OUT.safetensors [--pixel-values FILE.safetensors] [--intermediates]
+
+  infer   runs Mask2FormerForUniversalSegmentation on one image (preprocessed on the GPU as the
+          checkpoint's preprocessor_config.json says, or pixel_values taken from a safetensors file)
+          and writes class_queries_logits, masks_queries_logits (F32) to OUT; --intermediates adds
+          every intermediate under the names of HF's outputs.`;
+
+class UsageError extends MaskgpuError {}
+
+function fmtMs(ms: number): string {
+  return ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(2)} ms`;
+}
+
+async function readPixelValues(path: string): Promise<{ data: Float32Array; shape: [number, 3, number, number] }> {
+  const bytes = readFileSync(path);
+  let found: { data: Float32Array; shape: [number, 3, number, number] } | undefined;
+  await streamSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), (info, b) => {
+    if (info.name !== 'pixel_values') return;
+    if (info.shape.length !== 4 || info.shape[1] !== 3) throw new UsageError(`${path}: pixel_values must be [B, 3, H, W], got [${info.shape.join(', ')}]`);
+    found = { data: toFloat32(info, b, path), shape: info.shape as [number, 3, number, number] };
+  }, { file: path });
+  if (!found) throw new UsageError(`${path}: has no tensor named pixel_values`);
+  return found;
+}
+
+function toWritable(result: ForwardResult): Record<string, WritableTensor> {
+  const out: Record<string, WritableTensor> = {};
+  for (const [name, t] of result.outputs) {
+    if (name.startsWith('debug.attention_mask_raw.')) {
+      const [B, Q, n] = t.shape as [number, number, number];
+      out[name.replace('_raw', '')] = { dtype: 'U8', shape: t.shape, data: attentionMaskAsHf(t.data as Uint32Array, B * Q, n) };
+    } else {
+      out[name] = { dtype: 'F32', shape: t.shape, data: t.data as Float32Array };
+    }
+  }
+  return out;
+}
+
+async function infer(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string' },
+      image: { type: 'string' },
+      out: { type: 'string' },
+      'pixel-values': { type: 'string' },
+      intermediates: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.model) throw new UsageError('--model DIR is required');
+  if (!values.out) throw new UsageError('--out OUT.safetensors is required');
+  if (!values.image && !values['pixel-values']) throw new UsageError('--image FILE or --pixel-values FILE is required');
+  const ctx = await requestNodeGpu();
+  try {
+    console.log(`adapter: ${ctx.adapterName}`);
+    const t0 = performance.now();
+    const model = await Mask2Former.load(ctx, await checkpointFromDir(values.model), { profile: true });
+    console.log(`loaded ${values.model}: ${model.weights.count} tensors, ${(model.weights.bytes / 2 ** 20).toFixed(1)} MiB on the GPU, ${fmtMs(performance.now() - t0)}`);
+    let result: ForwardResult;
+    if (values['pixel-values']) {
+      const pv = await readPixelValues(values['pixel-values']);
+      console.log(`pixel_values [${pv.shape.join(', ')}] from ${values['pixel-values']}`);
+      result = await model.forward({ pixelValues: pv.data, shape: pv.shape }, { intermediates: values.intermediates });
+    } else {
+      const image = readImage(values.image as string);
+      result = await model.forward({ images: [image] }, { intermediates: values.intermediates });
+      const g = result.geometry;
+      if (g) console.log(`image ${image.width}x${image.height} -> resized ${g.resized[0]?.[1]}x${g.resized[0]?.[0]} -> pixel_values [1, 3, ${g.padded[0]}, ${g.padded[1]}]`);
+    }
+    const stages = Object.entries(result.timings).map(([k, v]) => `${k} ${fmtMs(v)}`).join(', ');
+    console.log(`timings (first pass: includes pipeline creation in total): ${stages}`);
+    mkdirSync(dirname(values.out), { recursive: true });
+    writeFileSync(values.out, writeSafetensors(toWritable(result), { producer: 'maskgpu' }));
+    const cls = result.outputs.get('class_queries_logits');
+    const masks = result.outputs.get('masks_queries_logits');
+    console.log(`wrote ${values.out}: ${result.outputs.size} tensors (class_queries_logits [${cls?.shape.join(', ')}], masks_queries_logits [${masks?.shape.join(', ')}])`);
+    model.dispose();
+  } finally {
+    ctx.dispose();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'infer') await infer(rest);
+    else if (command === undefined || command === '--help' || command === '-h') {
+      console.log(USAGE);
+      return command === undefined ? 1 : 0;
+    } else throw new UsageError(`unknown command '${command}'\n${USAGE}`);
+    return 0;
+  } catch (e) {
+    const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    console.error(`maskgpu: ${msg.split('\n')[0]}`);
+    return 1;
+  }
+}
