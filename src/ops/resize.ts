@@ -14,7 +14,7 @@ export const bilinearKernel = defineKernel({
   code: bilinearCode,
   params: [['planes', 'u32'], ['Hi', 'u32'], ['Wi', 'u32'], ['Ho', 'u32'], ['Wo', 'u32'], ['scaleY', 'f32'], ['scaleX', 'f32'], ['xOff', 'u32'], ['yOff', 'u32']],
   bindings: ['read', 'write'],
-  overrides: ['WG'],
+  overrides: ['WG', 'NEAREST'],
 });
 
 export const pilResampleKernel = defineKernel({
@@ -29,6 +29,15 @@ const WG = 64;
 
 /** x [..., Hi, Wi] -> [..., Ho, Wo], like F.interpolate(mode='bilinear', align_corners=False). */
 export function resizeBilinear(g: GraphBuilder, x: Tensor, size: readonly [number, number], out?: Tensor): Tensor {
+  return resize(g, x, size, false, out);
+}
+
+/** x [..., Hi, Wi] -> [..., Ho, Wo], like F.interpolate(mode='nearest'). */
+export function resizeNearest(g: GraphBuilder, x: Tensor, size: readonly [number, number], out?: Tensor): Tensor {
+  return resize(g, x, size, true, out);
+}
+
+function resize(g: GraphBuilder, x: Tensor, size: readonly [number, number], nearest: boolean, out: Tensor | undefined): Tensor {
   if (x.shape.length < 2) throw new ShapeError('resize-bilinear', x.name, '[..., H, W]', x.shape);
   const [Ho, Wo] = size;
   expectPositive('resize-bilinear', 'height', Ho);
@@ -39,9 +48,9 @@ export function resizeBilinear(g: GraphBuilder, x: Tensor, size: readonly [numbe
   const planes = lead.reduce((a, b) => a * b, 1);
   const y = outputFor(g, 'resize-bilinear', [...lead, Ho, Wo], out);
   g.step({
-    label: 'resize-bilinear',
+    label: nearest ? 'resize-nearest' : 'resize-bilinear',
     kernel: bilinearKernel,
-    constants: { WG },
+    constants: { WG, NEAREST: nearest },
     bindings: [x, y],
     // torch passes the scale as in/out computed in float (no scale_factor given).
     params: { planes, Hi, Wi, Ho, Wo, scaleY: Math.fround(Hi / Ho), scaleX: Math.fround(Wi / Wo), xOff: x.offset, yOff: y.offset },
