@@ -21,3 +21,8 @@ export { GraphBuilder, type Tensor } from './graph/builder.ts';
 export { CompiledGraph, type RunInfo, type GraphStats } from './graph/runner.ts';
 export { PipelineCache } from './gpu/kernel.ts';
 export * as ops from './ops/index.ts';
+export { Segmenter, cachingFetch, type SegmenterLoadOptions, type SegmentOptions, type SegmentInfo, type SegmentationResult, type OverlayStyle } from './segmenter.ts';
+export { PostProcessor, POST_SIZE, type Task, type PostProcessOptions, type ImageSegmentation, type Segment } from './post/segment.ts';
+export { SegmentationView, drawLabels, legendEntries } from './render/renderer.ts';
+export { ViewTransform } from './render/view.ts';
+export { labelColour, cssColour } from './render/palette.ts';

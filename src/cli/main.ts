@@ -5,16 +5,25 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MaskgpuError } from '../errors.ts';
 import { requestNodeGpu } from '../gpu/node.ts';
 import { attentionMaskAsHf } from '../models/mask2former/model.ts';
 import { Mask2Former, type ForwardResult } from '../models/mask2former/session.ts';
 import { streamSafetensors, toFloat32, writeSafetensors, type WritableTensor } from '../weights/safetensors.ts';
-import { checkpointFromDir, readImage } from './node-io.ts';
+import { checkpointFromDir, readImage, writePng } from './node-io.ts';
+import { Segmenter } from '../segmenter.ts';
+import type { Task } from '../post/segment.ts';
 
 const USAGE = `usage:
+  maskgpu segment [--model DIR|URL] --image FILE [--task panoptic|instance|semantic] [--out overlay.png]
+                  [--json segments.json] [--label-map labels.png] [--threshold 0.5] [--mask-threshold 0.5]
+                  [--overlap 0.8] [--fuse 1,2] [--opacity 0.55]
   maskgpu infer --model DIR --image FILE --out OUT.safetensors [--pixel-values FILE.safetensors] [--intermediates]
+
+  segment runs the model and HF's post-processing, prints the segments and writes what is asked
+          (--model defaults to the embedded shapes model in weights/shapes).
 
   infer   runs Mask2FormerForUniversalSegmentation on one image (preprocessed on the GPU as the
           checkpoint's preprocessor_config.json says, or pixel_values taken from a safetensors file)
@@ -97,10 +106,74 @@ async function infer(args: string[]): Promise<void> {
   }
 }
 
+/** The embedded default model, next to dist/ in the package. */
+const DEFAULT_MODEL = fileURLToPath(new URL('../weights/shapes/', import.meta.url));
+
+function numberArg(v: string | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`);
+  return n;
+}
+
+async function segment(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string' }, image: { type: 'string' }, task: { type: 'string', default: 'panoptic' },
+      out: { type: 'string' }, json: { type: 'string' }, 'label-map': { type: 'string' },
+      threshold: { type: 'string' }, 'mask-threshold': { type: 'string' }, overlap: { type: 'string' },
+      fuse: { type: 'string' }, opacity: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.image) throw new UsageError('--image FILE is required');
+  const task = values.task as Task;
+  if (!['semantic', 'instance', 'panoptic'].includes(task)) throw new UsageError(`--task must be semantic, instance or panoptic, got '${values.task}'`);
+  const fuse = values.fuse ? values.fuse.split(',').map((x) => numberArg(x.trim(), 'fuse', 0)) : undefined;
+  const modelPath = values.model ?? DEFAULT_MODEL;
+  const gpu = await requestNodeGpu();
+  try {
+    const t0 = performance.now();
+    const source = /^https?:\/\//.test(modelPath) ? modelPath : await checkpointFromDir(modelPath);
+    const segmenter = await Segmenter.load(source, { gpu, profile: process.env.MASKGPU_PROFILE === "1" });
+    console.log(`adapter: ${gpu.adapterName}`);
+    console.log(`model: ${modelPath} (${segmenter.model.weights.count} tensors, ${(segmenter.model.weights.bytes / 2 ** 20).toFixed(1)} MiB), loaded in ${fmtMs(performance.now() - t0)}`);
+    const image = readImage(values.image);
+    const result = await segmenter.segment(image, {
+      task,
+      threshold: numberArg(values.threshold, 'threshold', 0.5),
+      mask_threshold: numberArg(values['mask-threshold'], 'mask-threshold', 0.5),
+      overlap_mask_area_threshold: numberArg(values.overlap, 'overlap', 0.8),
+      ...(fuse ? { label_ids_to_fuse: fuse } : {}),
+    });
+    console.log(`${task} segmentation of ${values.image} (${image.width}x${image.height}): ${result.segments.length} segment(s)`);
+    for (const s of result.segments) {
+      console.log(`  id ${String(s.id).padStart(3)}  ${s.label.padEnd(16)} ${Number.isNaN(s.score) ? '     ' : s.score.toFixed(3)}  area ${s.area}${s.wasFused ? ' (fused)' : ''}`);
+    }
+    console.log(`timings: ${Object.entries(result.timings).map(([k, v]) => `${k} ${fmtMs(v)}`).join(', ')}`);
+    const write = (path: string, bytes: Uint8Array): void => {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, bytes);
+      console.log(`wrote ${path}`);
+    };
+    if (values.out) write(values.out, writePng(await result.overlay({ opacity: numberArg(values.opacity, 'opacity', 0.55) })));
+    if (values['label-map']) write(values['label-map'], writePng(await result.labelImage()));
+    if (values.json) {
+      const json = { image: values.image, task, width: result.width, height: result.height, background: result.background, labels: segmenter.labels, segments: result.segments, timings: result.timings };
+      write(values.json, new TextEncoder().encode(`${JSON.stringify(json, (_, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v), 2)}\n`));
+    }
+    segmenter.dispose();
+  } finally {
+    gpu.dispose();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'infer') await infer(rest);
+    else if (command === 'segment') await segment(rest);
     else if (command === undefined || command === '--help' || command === '-h') {
       console.log(USAGE);
       return command === undefined ? 1 : 0;

@@ -54,7 +54,8 @@ export function readImage(path: string): RgbaImage {
   throw new ImageError(`${path}: not a PNG or JPEG file`);
 }
 
-export function writePng(path: string, img: RgbaImage): Buffer {
+/** Encodes RGBA8 pixels as PNG. */
+export function writePng(img: RgbaImage): Buffer {
   const png = new PNG({ width: img.width, height: img.height });
   png.data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
   return PNG.sync.write(png);

@@ -8,6 +8,7 @@ import { layerNorm, layerNormKernel } from './layer-norm.ts';
 import { linear, maskEinsum, matmul, matmulKernel } from './matmul.ts';
 import { msDeformAttn, msDeformAttnKernel } from './ms-deform-attn.ts';
 import { bilinearKernel, pilResampleKernel, pilResize, resizeBilinear, resizeNearest } from './resize.ts';
+import { overlay, overlayKernel } from './overlay.ts';
 import { argmaxChannels, argmaxKernel, paintInstances, paintKernel, planeStats, planeStatsKernel, remap } from './post.ts';
 import { softmax, softmaxKernel } from './softmax.ts';
 import { levelToTokens, permute, repeatLeading, stridedCopyKernel, tokensToLevel, writeSlice } from './strided-copy.ts';
@@ -19,7 +20,7 @@ import type { KernelDef } from '../gpu/kernel.ts';
 
 export const ops = {
   matmul, linear, maskEinsum, conv2d, layerNorm, groupNorm, softmax, attention, msDeformAttn,
-  resizeBilinear, resizeNearest, pilResize, imageToTensor, argmaxChannels, planeStats, remap, paintInstances, unary, binary, maskFromLogits, permute, writeSlice, levelToTokens, tokensToLevel, repeatLeading,
+  resizeBilinear, resizeNearest, pilResize, imageToTensor, argmaxChannels, planeStats, remap, paintInstances, overlay, unary, binary, maskFromLogits, permute, writeSlice, levelToTokens, tokensToLevel, repeatLeading,
   windowPartition, windowReverse, relativePositionBias, patchMergeGather,
 } as const;
 
@@ -27,11 +28,11 @@ export const kernels: readonly KernelDef[] = [
   matmulKernel, conv2dKernel, layerNormKernel, groupNormKernel, softmaxKernel, attentionKernel, msDeformAttnKernel,
   bilinearKernel, pilResampleKernel, elementwiseKernel, stridedCopyKernel,
   windowPartitionKernel, windowReverseKernel, relativePositionBiasKernel, patchMergeKernel, imageToTensorKernel,
-  argmaxKernel, planeStatsKernel, paintKernel,
+  argmaxKernel, planeStatsKernel, paintKernel, overlayKernel,
 ];
 
 export { attention, conv2d, binary, unary, groupNorm, layerNorm, linear, maskEinsum, matmul, msDeformAttn, pilResize, resizeBilinear, softmax, permute, writeSlice };
-export { levelToTokens, tokensToLevel, repeatLeading, imageToTensor, maskFromLogits, resizeNearest, argmaxChannels, planeStats, remap, paintInstances };
+export { levelToTokens, tokensToLevel, repeatLeading, imageToTensor, maskFromLogits, resizeNearest, argmaxChannels, planeStats, remap, paintInstances, overlay };
 export { windowPartition, windowReverse, relativePositionBias, patchMergeGather };
 export { shiftMask, windowGeometry } from './swin.ts';
 export { pilCoefficients } from './resize.ts';

@@ -14,7 +14,7 @@ export const argmaxKernel = defineKernel({
 });
 export const planeStatsKernel = defineKernel({
   name: 'plane-stats', code: statsCode,
-  params: [['planes', 'u32'], ['C', 'u32'], ['n', 'u32'], ['threshold', 'f32'], ['xOff', 'u32'], ['lOff', 'u32'], ['wOff', 'u32'], ['yOff', 'u32'], ['base', 'i32']],
+  params: [['planes', 'u32'], ['C', 'u32'], ['n', 'u32'], ['threshold', 'f32'], ['xOff', 'u32'], ['lOff', 'u32'], ['wOff', 'u32'], ['yOff', 'u32'], ['base', 'i32'], ['cols', 'u32']],
   bindings: ['read', 'read', 'read', 'write'], overrides: ['WG', 'MODE'],
 });
 export const paintKernel = defineKernel({
@@ -45,22 +45,22 @@ export type PlaneStatsMode =
   | { readonly kind: 'positive-sigmoid' }
   | { readonly kind: 'positive-count' }
   | { readonly kind: 'panoptic-areas'; readonly labels: Tensor; readonly weights: Tensor; readonly threshold: number }
-  | { readonly kind: 'histogram'; readonly labels: Tensor; readonly base: number; readonly bins: number };
+  | { readonly kind: 'histogram'; readonly labels: Tensor; readonly base: number; readonly bins: number; readonly cols: number };
 
 /**
- * x [B, C, ...] -> [B, C, 2] per-plane (a, s), see plane-stats.wgsl for each mode. For
- * 'histogram' pass the label map [B, ...] as x: the result is [B, bins, 2].
+ * x [B, C, ...] -> [B, C, 4] per-plane (a, s, sx, sy), see plane-stats.wgsl for each mode. For
+ * 'histogram' pass the label map [B, ...] as x: the result is [B, bins, 4] (area, 0, sum col, sum row).
  */
 export function planeStats(g: GraphBuilder, x: Tensor, mode: PlaneStatsMode): Tensor {
   if (mode.kind === 'histogram') {
     expectDtype('plane-stats', mode.labels, 'i32');
     const [B] = mode.labels.shape as [number];
     const n = numel(mode.labels.shape.slice(1));
-    const y = g.empty('histogram', [B, mode.bins, 2]);
+    const y = g.empty('histogram', [B, mode.bins, 4]);
     g.step({
       label: 'histogram', kernel: planeStatsKernel, constants: { WG, MODE: 3 },
       bindings: [g.dummy(), mode.labels, g.dummy(), y],
-      params: { planes: B * mode.bins, C: mode.bins, n, threshold: 0, xOff: 0, lOff: mode.labels.offset, wOff: 0, yOff: y.offset, base: mode.base },
+      params: { planes: B * mode.bins, C: mode.bins, n, threshold: 0, xOff: 0, lOff: mode.labels.offset, wOff: 0, yOff: y.offset, base: mode.base, cols: mode.cols },
       workgroups: B * mode.bins,
     });
     return y;
@@ -73,13 +73,13 @@ export function planeStats(g: GraphBuilder, x: Tensor, mode: PlaneStatsMode): Te
     expectDtype('plane-stats', mode.labels, 'i32');
     expectShape('plane-stats', mode.weights, [B, C]);
   }
-  const y = g.empty('plane-stats', [B, C, 2]);
+  const y = g.empty('plane-stats', [B, C, 4]);
   const p = mode.kind === 'panoptic-areas' ? mode : undefined;
   g.step({
     label: 'plane-stats', kernel: planeStatsKernel,
     constants: { WG, MODE: mode.kind === 'positive-sigmoid' ? 0 : mode.kind === 'panoptic-areas' ? 1 : 2 },
     bindings: [x, p?.labels ?? g.dummy(), p?.weights ?? g.dummy(), y],
-    params: { planes: B * C, C, n, threshold: p?.threshold ?? 0, xOff: x.offset, lOff: p?.labels.offset ?? 0, wOff: p?.weights.offset ?? 0, yOff: y.offset, base: 0 },
+    params: { planes: B * C, C, n, threshold: p?.threshold ?? 0, xOff: x.offset, lOff: p?.labels.offset ?? 0, wOff: p?.weights.offset ?? 0, yOff: y.offset, base: 0, cols: 1 },
     workgroups: B * C,
   });
   return y;

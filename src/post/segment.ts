@@ -41,6 +41,15 @@ export interface Segment {
   readonly wasFused: boolean;
   /** Pixels of the final label map carrying this id. */
   readonly area: number;
+  /** Centre of those pixels (column, row); NaN when the area is 0. */
+  readonly cx: number;
+  readonly cy: number;
+}
+
+/** Segment centre from a histogram row (area, 0, sum of columns, sum of rows). */
+function centre(hist: Float32Array, bin: number): { cx: number; cy: number } {
+  const a = hist[bin * 4] as number;
+  return a > 0 ? { cx: (hist[bin * 4 + 2] as number) / a, cy: (hist[bin * 4 + 3] as number) / a } : { cx: Number.NaN, cy: Number.NaN };
 }
 
 /** One image's result. The label map stays on the GPU until read. */
@@ -150,7 +159,7 @@ export class PostProcessor {
           const si = g.view(seg, i * L * POST_SIZE * POST_SIZE, [L, POST_SIZE, POST_SIZE]);
           const map = ops.argmaxChannels(g, g.reshape(ops.resizeBilinear(g, si, [h, w]), [1, L, h * w]));
           g.output(`map.${i}`, map);
-          g.output(`hist.${i}`, ops.planeStats(g, map, { kind: 'histogram', labels: map, base: 0, bins: L }));
+          g.output(`hist.${i}`, ops.planeStats(g, map, { kind: 'histogram', labels: map, base: 0, bins: L, cols: w }));
         });
       });
       return [await CompiledGraph.compile(this.ctx, g, this.ctx.pipelines, { weights: this.source(logits), label: 'post-semantic' })];
@@ -164,8 +173,8 @@ export class PostProcessor {
       const hist = hists.get(`hist.${i}`) as Float32Array;
       const segments: Segment[] = [];
       for (let c = 0; c < L; c++) {
-        const area = hist[c * 2] as number;
-        if (area > 0) segments.push({ id: c, labelId: c, score: Number.NaN, wasFused: false, area });
+        const area = hist[c * 4] as number;
+        if (area > 0) segments.push({ id: c, labelId: c, score: Number.NaN, wasFused: false, area, ...centre(hist, c) });
       }
       return this.result('semantic', graph, `map.${i}`, h, w, segments, -1);
     });
@@ -198,7 +207,7 @@ export class PostProcessor {
           const near = p.view(whole, ob.byteOffset / 4, [Q, h * w]);
           const seg = ops.paintInstances(p, near, p.input(`segments.${i}`, [Q, 2], 'i32'), -1);
           p.output(`map.${i}`, seg);
-          p.output(`hist.${i}`, ops.planeStats(p, seg, { kind: 'histogram', labels: p.reshape(seg, [1, h * w]), base: 0, bins: Q }));
+          p.output(`hist.${i}`, ops.planeStats(p, seg, { kind: 'histogram', labels: p.reshape(seg, [1, h * w]), base: 0, bins: Q, cols: w }));
         });
       });
       const second = await CompiledGraph.compile(this.ctx, p, this.ctx.pipelines, { weights: this.source(logits, nears), label: 'post-instance-paint' });
@@ -220,10 +229,10 @@ export class PostProcessor {
       const queries: number[] = [];
       top.indices.forEach((flatIdx, j) => {
         const q = Math.floor(flatIdx / L);
-        const area = s384[(b * Q + q) * 2] as number;
-        const maskScore = (s384[(b * Q + q) * 2 + 1] as number) / (area + 1e-6);
+        const area = s384[(b * Q + q) * 4] as number;
+        const maskScore = (s384[(b * Q + q) * 4 + 1] as number) / (area + 1e-6);
         const score = Math.fround((top.values[j] as number) * Math.fround(maskScore));
-        if ((counts[q * 2] as number) > 0 && score >= threshold) {
+        if ((counts[q * 4] as number) > 0 && score >= threshold) {
           table[segs.length * 2] = q;
           table[segs.length * 2 + 1] = segs.length;
           segs.push({ id: segs.length, labelId: flatIdx % L, score: round6(score) });
@@ -231,14 +240,14 @@ export class PostProcessor {
         }
       });
       feeds[`segments.${b}`] = table;
-      chosen.push({ segments: segs.map((s) => ({ ...s, wasFused: false, area: 0 })), queries });
+      chosen.push({ segments: segs.map((s) => ({ ...s, wasFused: false, area: 0, cx: Number.NaN, cy: Number.NaN })), queries });
     }
     await paint.run(feeds);
     const hists = await paint.read(targets.map((_, i) => `hist.${i}`));
     return targets.map(([h, w], i) => {
       const hist = hists.get(`hist.${i}`) as Float32Array;
       const c = chosen[i] as { segments: Segment[]; queries: number[] };
-      const segments = c.segments.map((s) => ({ ...s, area: hist[s.id * 2] as number }));
+      const segments = c.segments.map((s) => ({ ...s, area: hist[s.id * 4] as number, ...centre(hist, s.id) }));
       const binary = o.return_binary_maps
         ? async (): Promise<Uint8Array> => {
             const near = (await stats.readOne(`near.${i}`)) as Float32Array;
@@ -284,7 +293,7 @@ export class PostProcessor {
           const am = p.bitcast(p.view(whole, ob.byteOffset / 4, [1, h * w]), 'i32');
           const seg = ops.remap(p, am, p.input(`ids.${i}`, [Q + 1], 'i32'));
           p.output(`map.${i}`, seg);
-          p.output(`hist.${i}`, ops.planeStats(p, seg, { kind: 'histogram', labels: seg, base: 1, bins: Q }));
+          p.output(`hist.${i}`, ops.planeStats(p, seg, { kind: 'histogram', labels: seg, base: 1, bins: Q, cols: w }));
         });
       });
       const second = await CompiledGraph.compile(this.ctx, p, this.ctx.pipelines, { weights: this.source(logits, ams), label: 'post-panoptic-paint' });
@@ -320,8 +329,8 @@ export class PostProcessor {
         if (w < 0) continue;
         anyKept = true;
         const { label } = best[b * Q + q] as { label: number };
-        const maskArea = st[q * 2] as number;
-        const ownArea = st[q * 2 + 1] as number;
+        const maskArea = st[q * 4] as number;
+        const ownArea = st[q * 4 + 1] as number;
         if (!(maskArea > 0 && ownArea > 0 && maskArea / ownArea > overlap)) continue;
         const fused = fuse.has(label);
         let id: number;
@@ -329,7 +338,7 @@ export class PostProcessor {
         else id = ++current;
         ids[q] = id;
         // HF lists every kept query, so a fused label appears once per query, with the same id.
-        segments.push({ id, labelId: label, score: round6(w), wasFused: fused, area: 0 });
+        segments.push({ id, labelId: label, score: round6(w), wasFused: fused, area: 0, cx: Number.NaN, cy: Number.NaN });
         if (fused) stuff.set(label, id);
       }
       ids[Q] = anyKept ? 0 : -1;
@@ -340,7 +349,7 @@ export class PostProcessor {
     const hists = await paint.read(targets.map((_, i) => `hist.${i}`));
     return targets.map(([h, w], i) => {
       const hist = hists.get(`hist.${i}`) as Float32Array;
-      const segments = (chosen[i] as Segment[]).map((s) => ({ ...s, area: hist[(s.id - 1) * 2] as number }));
+      const segments = (chosen[i] as Segment[]).map((s) => ({ ...s, area: hist[(s.id - 1) * 4] as number, ...centre(hist, s.id - 1) }));
       const background = (feeds[`ids.${i}`] as Int32Array)[Q] as number;
       return this.result('panoptic', paint, `map.${i}`, h, w, segments, background);
     });

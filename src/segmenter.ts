@@ -1,0 +1,254 @@
+/**
+ * The main entry point: load a checkpoint, segment images (semantic / instance / panoptic, HF's
+ * thresholds), get label maps and segments with names, compose overlays on the GPU, run on video.
+ */
+import { checkpointFromFiles, checkpointFromUrl, type CheckpointSource } from './checkpoint.ts';
+import { GpuError, ImageError } from './errors.ts';
+import { requestGpu, type GpuContext } from './gpu/device.ts';
+import { GraphBuilder, numel } from './graph/builder.ts';
+import { CompiledGraph } from './graph/runner.ts';
+import { toRgba, type ImageSource, type RgbaImage } from './image.ts';
+import { Mask2Former, type LoadOptions } from './models/mask2former/session.ts';
+import * as ops from './ops/index.ts';
+import { PostProcessor, type ImageSegmentation, type PostProcessOptions, type Task } from './post/segment.ts';
+import { labelColour, packRgba } from './render/palette.ts';
+
+export interface SegmenterLoadOptions extends LoadOptions {
+  /** An existing device; by default one is requested (and destroyed by dispose()). */
+  readonly gpu?: GpuContext;
+  /** Keep downloaded weights in the Cache API under this name (true: 'maskgpu-weights'). */
+  readonly cache?: boolean | string;
+}
+
+export interface SegmentOptions extends Omit<PostProcessOptions, 'target_sizes'> {
+  readonly task?: Task;
+  /** [height, width] of the label map; default: the image's own size. */
+  readonly targetSize?: readonly [number, number];
+}
+
+export interface SegmentInfo {
+  readonly id: number;
+  readonly labelId: number;
+  /** config.id2label name. */
+  readonly label: string;
+  /** Semantic: NaN (HF reports none). */
+  readonly score: number;
+  readonly wasFused: boolean;
+  readonly area: number;
+  /** Centre of the segment in label-map pixels. */
+  readonly cx: number;
+  readonly cy: number;
+}
+
+export interface OverlayStyle {
+  readonly opacity?: number;
+  readonly borders?: boolean;
+}
+
+export interface SegmentationResult {
+  readonly task: Task;
+  readonly width: number;
+  readonly height: number;
+  readonly segments: readonly SegmentInfo[];
+  /** Id of unassigned pixels in the label map. */
+  readonly background: number;
+  /** ms per stage: preprocess, backbone, pixel_decoder, transformer_decoder (when profiled), post, total. */
+  readonly timings: Readonly<Record<string, number>>;
+  /** The input image (RGBA8). */
+  readonly image: RgbaImage;
+  /** The label map on the GPU: i32 [height, width]; valid until the next segment() of the same task and shape. */
+  readonly gpuBuffer: ImageSegmentation['gpu'];
+  labelMap(): Promise<Int32Array>;
+  /** The label map colour-coded with the palette (background transparent). */
+  labelImage(): Promise<RgbaImage>;
+  /** Image + coloured segments composed on the GPU, read back as RGBA8. */
+  overlay(style?: OverlayStyle): Promise<RgbaImage>;
+  /** The segment under label-map pixel (x, y), if any. */
+  segmentAt(x: number, y: number): Promise<SegmentInfo | undefined>;
+}
+
+const DEFAULT_CACHE = 'maskgpu-weights';
+
+/** A fetch that answers from (and fills) the Cache API, so weights download once. */
+export function cachingFetch(cacheName: string, base: typeof fetch = globalThis.fetch.bind(globalThis)): typeof fetch {
+  return async (input, init) => {
+    if (typeof caches === 'undefined' || (init?.method && init.method !== 'GET')) return base(input, init);
+    const cache = await caches.open(cacheName);
+    const key = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const hit = await cache.match(key);
+    if (hit) return hit;
+    const res = await base(input, init);
+    if (res.ok) await cache.put(key, res.clone());
+    return res;
+  };
+}
+
+export class Segmenter {
+  private readonly post: PostProcessor;
+  private readonly overlays = new Map<string, CompiledGraph>();
+  private disposed = false;
+
+  private constructor(
+    readonly gpu: GpuContext,
+    readonly model: Mask2Former,
+    private readonly ownsGpu: boolean,
+  ) {
+    this.post = new PostProcessor(gpu);
+  }
+
+  /**
+   * From a folder URL (hub: `https://huggingface.co/<repo>/resolve/<rev>/`), picked / dropped
+   * Files, or a CheckpointSource of buffers.
+   */
+  static async load(source: string | URL | Iterable<File> | CheckpointSource, options: SegmenterLoadOptions = {}): Promise<Segmenter> {
+    const gpu = options.gpu ?? (await requestGpu());
+    try {
+      const cacheName = options.cache === true ? DEFAULT_CACHE : typeof options.cache === 'string' ? options.cache : undefined;
+      const f = cacheName ? cachingFetch(cacheName, options.fetch) : options.fetch;
+      let ckpt: CheckpointSource;
+      if (typeof source === 'string' || source instanceof URL) ckpt = await checkpointFromUrl(String(source), { ...(f ? { fetch: f } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+      else if ('config' in (source as object) && 'weights' in (source as object)) ckpt = source as CheckpointSource;
+      else ckpt = await checkpointFromFiles(source as Iterable<File>);
+      const model = await Mask2Former.load(gpu, ckpt, { ...options, ...(f ? { fetch: f } : {}) });
+      return new Segmenter(gpu, model, options.gpu === undefined);
+    } catch (e) {
+      if (options.gpu === undefined) gpu.dispose();
+      throw e;
+    }
+  }
+
+  get labels(): Readonly<Record<number, string>> {
+    return this.model.config.id2label;
+  }
+
+  /** Segments one image. Masks stay on the GPU; segments and timings come back. */
+  async segment(source: ImageSource, options: SegmentOptions = {}): Promise<SegmentationResult> {
+    if (this.disposed) throw new GpuError('Segmenter', 'segment() after dispose()');
+    const t0 = performance.now();
+    const image = toRgba(source);
+    const task = options.task ?? 'panoptic';
+    if (task !== 'semantic' && task !== 'instance' && task !== 'panoptic') throw new ImageError(`unknown task '${String(task)}' (semantic, instance or panoptic)`);
+    const fwd = await this.model.forward({ images: [image] }, { outputs: ['class_queries_logits'] });
+    const t1 = performance.now();
+    const cls = fwd.outputs.get('class_queries_logits');
+    if (!cls) throw new GpuError('Segmenter', 'model produced no class logits');
+    const masks = fwd.graph.outputBuffer('masks_queries_logits');
+    const logits = { classLogits: { shape: cls.shape, data: cls.data as Float32Array }, maskLogits: { shape: masks.shape, buffer: masks.buffer, byteOffset: masks.byteOffset } };
+    const target = options.targetSize ?? [image.height, image.width];
+    const post = { ...options, target_sizes: [target] as const };
+    const [seg] = task === 'semantic' ? await this.post.semantic(logits, post) : task === 'instance' ? await this.post.instance(logits, post) : await this.post.panoptic(logits, post);
+    if (!seg) throw new GpuError('Segmenter', 'post-processing returned nothing');
+    const timings = { ...fwd.timings, model: t1 - t0, post: performance.now() - t1, total: performance.now() - t0 };
+    return this.result(seg, image, timings);
+  }
+
+  private result(seg: ImageSegmentation, image: RgbaImage, timings: Record<string, number>): SegmentationResult {
+    const names = this.labels;
+    const segments = seg.segments.map((s) => ({ ...s, label: names[s.labelId] ?? `LABEL_${s.labelId}` }));
+    let cached: Promise<Int32Array> | undefined;
+    const labelMap = (): Promise<Int32Array> => (cached ??= seg.labelMap());
+    return {
+      task: seg.task, width: seg.width, height: seg.height, segments, background: seg.background, timings, image, gpuBuffer: seg.gpu,
+      labelMap,
+      labelImage: async () => {
+        const map = await labelMap();
+        const byId = new Map(segments.map((s) => [s.id, labelColour(s.labelId)]));
+        const data = new Uint8ClampedArray(map.length * 4);
+        map.forEach((id, p) => {
+          const c = byId.get(id);
+          if (!c || id === seg.background) return;
+          data.set([c[0], c[1], c[2], 255], p * 4);
+        });
+        return { width: seg.width, height: seg.height, data };
+      },
+      overlay: (style = {}) => this.overlay(seg, image, segments, style),
+      segmentAt: async (x, y) => {
+        if (x < 0 || y < 0 || x >= seg.width || y >= seg.height) return undefined;
+        const id = (await labelMap())[Math.floor(y) * seg.width + Math.floor(x)];
+        return id === seg.background ? undefined : segments.find((s) => s.id === id);
+      },
+    };
+  }
+
+  /** Colour table for a result: index id - base. */
+  private colours(seg: ImageSegmentation, segments: readonly SegmentInfo[]): { base: number; table: Uint32Array } {
+    const ids = segments.map((s) => s.id);
+    const base = ids.length > 0 ? Math.min(...ids) : 0;
+    const size = seg.task === 'semantic' ? Object.keys(this.labels).length : this.model.config.numQueries + 1;
+    const table = new Uint32Array(Math.max(size, 1));
+    for (const s of segments) if (s.id - base < table.length) table[s.id - base] = packRgba(labelColour(s.labelId));
+    return { base, table };
+  }
+
+  /** Compiles (once per shape) and runs the overlay graph; returns its GPU output. */
+  async overlayBuffer(seg: ImageSegmentation, image: RgbaImage, segments: readonly SegmentInfo[], style: OverlayStyle = {}): Promise<{ graph: CompiledGraph; name: string; width: number; height: number }> {
+    const { base, table } = this.colours(seg, segments);
+    const key = `${seg.task}|${image.width}x${image.height}|${seg.width}x${seg.height}|${table.length}|${seg.gpu.byteOffset}|${base}|${seg.background}|${style.opacity ?? 0.55}|${style.borders ?? true}`;
+    let graph = this.overlays.get(key);
+    if (!graph) {
+      for (const [k, old] of this.overlays) if (k.startsWith(`${seg.task}|`)) (old.dispose(), this.overlays.delete(k));
+      const g = new GraphBuilder(this.gpu.limits.maxComputeWorkgroupsPerDimension);
+      const off = seg.gpu.byteOffset / 4;
+      const whole = g.weight('label_map', [off + seg.width * seg.height]);
+      const map = g.bitcast(g.view(whole, off, [seg.height, seg.width]), 'i32');
+      const out = ops.overlay(g, g.input('image', [image.height, image.width], 'u32'), map, g.input('colours', [table.length], 'u32'), {
+        base, background: seg.background, opacity: style.opacity ?? 0.55, borders: style.borders ?? true,
+      });
+      g.output('overlay', out);
+      graph = await CompiledGraph.compile(this.gpu, g, this.gpu.pipelines, { weights: { buffer: () => seg.gpu.buffer }, label: 'overlay' });
+      this.overlays.set(key, graph);
+    }
+    const d = image.data;
+    const px = d.byteOffset % 4 === 0 ? new Uint32Array(d.buffer, d.byteOffset, numel([image.height, image.width])) : new Uint32Array(new Uint8Array(d).buffer);
+    await graph.run({ image: px, colours: table });
+    return { graph, name: 'overlay', width: seg.width, height: seg.height };
+  }
+
+  private async overlay(seg: ImageSegmentation, image: RgbaImage, segments: readonly SegmentInfo[], style: OverlayStyle): Promise<RgbaImage> {
+    const { graph, name, width, height } = await this.overlayBuffer(seg, image, segments, style);
+    const px = (await graph.readOne(name)) as Uint32Array;
+    return { width, height, data: new Uint8ClampedArray(px.buffer) };
+  }
+
+  /**
+   * Segments frames of a video / webcam as fast as the GPU allows, reusing the planned graphs.
+   * A frame that arrives while one is in flight is dropped, never queued.
+   */
+  video(video: HTMLVideoElement, onResult: (r: SegmentationResult) => void | Promise<void>, options: SegmentOptions = {}): { stop(): void; readonly dropped: number; readonly done: Promise<void> } {
+    let running = true;
+    let busy = false;
+    let dropped = 0;
+    let finish: () => void = () => {};
+    const done = new Promise<void>((r) => (finish = r));
+    const tick = (): void => {
+      if (!running) return finish();
+      if (busy) dropped++;
+      else if (video.readyState >= 2 && video.videoWidth > 0) {
+        busy = true;
+        this.segment(video, options)
+          .then(onResult)
+          .catch((e: unknown) => {
+            running = false;
+            console.error(e);
+          })
+          .finally(() => (busy = false));
+      }
+      const v = video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number };
+      if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(tick);
+      else requestAnimationFrame(tick);
+    };
+    tick();
+    return { stop: () => (running = false), get dropped() { return dropped; }, done };
+  }
+
+  /** Frees every GPU resource (and the device, if load() created it). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const g of this.overlays.values()) g.dispose();
+    this.overlays.clear();
+    this.post.dispose();
+    this.model.dispose();
+    if (this.ownsGpu) this.gpu.dispose();
+  }
+}
