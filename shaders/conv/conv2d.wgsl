@@ -36,6 +36,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
   let plane = P.H * P.W;
   let wPerOc = P.Cin * P.KH * P.KW;
   let ocs = min(4u, P.Cout - oc0);
+  let oc = vec4<u32>(oc0, min(oc0 + 1u, P.Cout - 1u), min(oc0 + 2u, P.Cout - 1u), min(oc0 + 3u, P.Cout - 1u)) * wPerOc;
   var acc = vec4<f32>(0.0);
   for (var ic = 0u; ic < P.Cin; ic++) {
     let xBase = P.xOff + (batch * P.Cin + ic) * plane;
@@ -46,9 +47,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
         let ix = i32(ox * P.strideX + kx) - i32(P.padX);
         if (ix < 0 || ix >= i32(P.W)) { continue; }
         let xv = x[xBase + u32(iy) * P.W + u32(ix)];
-        let wi = P.wOff + oc0 * wPerOc + (ic * P.KH + ky) * P.KW + kx;
-        var wv = vec4<f32>(0.0);
-        for (var j = 0u; j < ocs; j++) { wv[j] = w[wi + j * wPerOc]; }
+        let wi = P.wOff + (ic * P.KH + ky) * P.KW + kx;
+        // Output channels past Cout read channel Cout-1 (valid) and are never stored.
+        let wv = vec4<f32>(w[wi + oc.x], w[wi + oc.y], w[wi + oc.z], w[wi + oc.w]);
         acc += xv * wv;
       }
     }

@@ -9,7 +9,7 @@
 // Linear workgroup id (folded over x/y/z) = batch * tilesM * tilesN + tileM * tilesN + tileN.
 // Reference: test/ref/matmul.ts.
 
-override TM: u32;
+override TM: u32; // 4 or 1 (checked in TS)
 override WG_X: u32;
 override WG_Y: u32;
 override TRANS_B: bool;
@@ -29,10 +29,18 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-fn loadB(base: u32, k: u32, n: u32) -> f32 {
-  if (n >= P.N) { return 0.0; }
-  if (TRANS_B) { return b[base + n * P.K + k]; }
-  return b[base + k * P.N + n];
+fn store(cBase: u32, m: u32, col0: u32, acc: vec4<f32>) {
+  if (m >= P.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let n = col0 + j;
+    if (n < P.N) {
+      var v = P.alpha * acc[j];
+      if (BIAS == 1u) { v += bias[P.biasOff + n]; }
+      if (BIAS == 2u) { v += bias[P.biasOff + m]; }
+      if (ACT == 1u) { v = max(v, 0.0); }
+      c[cBase + m * P.N + n] = v;
+    }
+  }
 }
 
 @compute @workgroup_size(WG_X, WG_Y)
@@ -47,26 +55,38 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
   if (row0 >= P.M || col0 >= P.N) { return; }
   let aBase = P.aOff + batch * P.aStride;
   let bBase = P.bOff + batch * P.bStride;
-  var acc = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-  let rows = min(TM, P.M - row0);
+  // Rows / columns past the matrix read a clamped (valid) element and are never stored: no
+  // branches in the K loop. Four named accumulators (not an array) stay in registers.
+  let a0 = aBase + row0 * P.K;
+  let a1 = aBase + min(row0 + 1u, P.M - 1u) * P.K;
+  let a2 = aBase + min(row0 + 2u, P.M - 1u) * P.K;
+  let a3 = aBase + min(row0 + 3u, P.M - 1u) * P.K;
+  var bCol: vec4<u32>;
+  for (var j = 0u; j < 4u; j++) {
+    let n = min(col0 + j, P.N - 1u);
+    if (TRANS_B) { bCol[j] = bBase + n * P.K; } else { bCol[j] = bBase + n; }
+  }
+  var bStep = P.N;
+  if (TRANS_B) { bStep = 1u; }
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
   for (var k = 0u; k < P.K; k++) {
-    let bv = vec4<f32>(loadB(bBase, k, col0), loadB(bBase, k, col0 + 1u), loadB(bBase, k, col0 + 2u), loadB(bBase, k, col0 + 3u));
-    for (var i = 0u; i < rows; i++) {
-      acc[i] += a[aBase + (row0 + i) * P.K + k] * bv;
+    let o = k * bStep;
+    let bv = vec4<f32>(b[bCol.x + o], b[bCol.y + o], b[bCol.z + o], b[bCol.w + o]);
+    acc0 += a[a0 + k] * bv;
+    if (TM == 4u) {
+      acc1 += a[a1 + k] * bv;
+      acc2 += a[a2 + k] * bv;
+      acc3 += a[a3 + k] * bv;
     }
   }
   let cBase = P.cOff + batch * P.cStride;
-  for (var i = 0u; i < rows; i++) {
-    let m = row0 + i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = col0 + j;
-      if (n < P.N) {
-        var v = P.alpha * acc[i][j];
-        if (BIAS == 1u) { v += bias[P.biasOff + n]; }
-        if (BIAS == 2u) { v += bias[P.biasOff + m]; }
-        if (ACT == 1u) { v = max(v, 0.0); }
-        c[cBase + m * P.N + n] = v;
-      }
-    }
+  store(cBase, row0, col0, acc0);
+  if (TM == 4u) {
+    store(cBase, row0 + 1u, col0, acc1);
+    store(cBase, row0 + 2u, col0, acc2);
+    store(cBase, row0 + 3u, col0, acc3);
   }
 }

@@ -4,6 +4,7 @@
  * Mask2Former decoder (boolean masked cross-attention, plain self-attention).
  */
 import code from '../../shaders/attention/attention.wgsl?raw';
+import rowsCode from '../../shaders/attention/attention-rows.wgsl?raw';
 import { ShapeError, UnsupportedError } from '../errors.ts';
 import { defineKernel } from '../gpu/kernel.ts';
 import type { GraphBuilder, Tensor } from '../graph/builder.ts';
@@ -24,11 +25,24 @@ export const attentionKernel = defineKernel({
   overrides: ['WG', 'MAX_HEAD_DIM', 'MASK', 'HAS_BIAS', 'MASKED_ROW'],
 });
 
+/** Same contract, one invocation per query row, output row in registers (`const ACC` vec4s). */
+export const attentionRowsKernel = defineKernel({
+  name: 'attention-rows',
+  code: rowsCode,
+  params: attentionKernel.params,
+  bindings: attentionKernel.bindings,
+  overrides: ['WG', 'MASK', 'HAS_BIAS', 'MASKED_ROW'],
+});
+
 const WG = 64;
 /** Each invocation accumulates 4 head dims (see the kernel), so dh <= 4 * WG. */
 export const MAX_HEAD_DIM = 4 * WG;
+/** attention-rows keeps dh / 4 vec4 accumulators: `const ACC = 16u` in its WGSL (checked by a unit test). */
+export const ROWS_MAX_HEAD_DIM = 64;
 
 export interface AttentionOptions {
+  /** Force the workgroup-per-row kernel (tests compare both). */
+  readonly kernel?: 'rows' | 'workgroup';
   readonly heads: number;
   /** Defaults to 1 / sqrt(head_dim). */
   readonly scale?: number;
@@ -67,15 +81,19 @@ export function attention(g: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, o: A
   }
   if (o.bias) expectShape('attention', o.bias, [o.heads, Lq, Lk]);
   const out = outputFor(g, 'attention', [B, Lq, C], o.out);
+  // Rows in registers when they fit (every Swin and Mask2Former head: dh 16..32); else a
+  // workgroup per row with the head dims spread over its invocations.
+  const rows = o.kernel === undefined ? dh <= ROWS_MAX_HEAD_DIM : o.kernel === 'rows';
+  if (rows && dh > ROWS_MAX_HEAD_DIM) throw new UnsupportedError(`attention-rows: head_dim ${dh} > ${ROWS_MAX_HEAD_DIM}`);
+  const flags = {
+    MASK: o.mask ? (o.mask.kind === 'bool' ? 1 : 2) : 0,
+    HAS_BIAS: o.bias !== undefined,
+    MASKED_ROW: (o.maskedRow ?? 'attend-all') === 'attend-all' ? 0 : 1,
+  };
   g.step({
     label: 'attention',
-    kernel: attentionKernel,
-    constants: {
-      WG, MAX_HEAD_DIM,
-      MASK: o.mask ? (o.mask.kind === 'bool' ? 1 : 2) : 0,
-      HAS_BIAS: o.bias !== undefined,
-      MASKED_ROW: (o.maskedRow ?? 'attend-all') === 'attend-all' ? 0 : 1,
-    },
+    kernel: rows ? attentionRowsKernel : attentionKernel,
+    constants: rows ? { WG, ...flags } : { WG, MAX_HEAD_DIM, ...flags },
     bindings: [q, k, v, o.mask?.tensor ?? g.dummy(), o.bias ?? g.dummy(), out],
     params: {
       B, H: o.heads, Lq, Lk, dh, scale: o.scale ?? 1 / Math.sqrt(dh),
@@ -85,7 +103,7 @@ export function attention(g: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, o: A
       oOff: out.offset, oStrideB: Lq * C, oStrideL: C,
       maskOff: o.mask?.tensor.offset ?? 0, maskBatch, biasOff: o.bias?.offset ?? 0,
     },
-    workgroups: B * o.heads * Lq,
+    workgroups: rows ? Math.ceil((B * o.heads * Lq) / WG) : B * o.heads * Lq,
   });
   return out;
 }

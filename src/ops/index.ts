@@ -1,16 +1,16 @@
 /** The op registry: every op function and every kernel, in one place. */
-import { attention, attentionKernel } from './attention.ts';
+import { attention, attentionKernel, attentionRowsKernel } from './attention.ts';
 import { conv2d, conv2dKernel } from './conv2d.ts';
 import { binary, elementwiseKernel, maskFromLogits, unary } from './elementwise.ts';
 import { imageToTensor, imageToTensorKernel } from './image-to-tensor.ts';
 import { groupNorm, groupNormKernel } from './group-norm.ts';
-import { layerNorm, layerNormKernel } from './layer-norm.ts';
+import { layerNorm, layerNormKernel, layerNormRowsKernel } from './layer-norm.ts';
 import { linear, maskEinsum, matmul, matmulKernel } from './matmul.ts';
 import { msDeformAttn, msDeformAttnKernel } from './ms-deform-attn.ts';
 import { bilinearKernel, pilResampleKernel, pilResize, resizeBilinear, resizeNearest } from './resize.ts';
 import { overlay, overlayKernel } from './overlay.ts';
 import { argmaxChannels, argmaxKernel, paintInstances, paintKernel, planeStats, planeStatsKernel, remap } from './post.ts';
-import { softmax, softmaxKernel } from './softmax.ts';
+import { softmax, softmaxKernel, softmaxRowsKernel } from './softmax.ts';
 import { levelToTokens, permute, repeatLeading, stridedCopyKernel, tokensToLevel, writeSlice } from './strided-copy.ts';
 import {
   patchMergeGather, patchMergeKernel, relativePositionBias, relativePositionBiasKernel,
@@ -25,7 +25,7 @@ export const ops = {
 } as const;
 
 export const kernels: readonly KernelDef[] = [
-  matmulKernel, conv2dKernel, layerNormKernel, groupNormKernel, softmaxKernel, attentionKernel, msDeformAttnKernel,
+  matmulKernel, conv2dKernel, layerNormKernel, layerNormRowsKernel, groupNormKernel, softmaxKernel, softmaxRowsKernel, attentionKernel, attentionRowsKernel, msDeformAttnKernel,
   bilinearKernel, pilResampleKernel, elementwiseKernel, stridedCopyKernel,
   windowPartitionKernel, windowReverseKernel, relativePositionBiasKernel, patchMergeKernel, imageToTensorKernel,
   argmaxKernel, planeStatsKernel, paintKernel, overlayKernel,

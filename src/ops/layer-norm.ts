@@ -1,5 +1,6 @@
 /** LayerNorm over the last dim, optionally of (x + residual): the post-norm "add & norm". */
 import code from '../../shaders/norm/layer-norm.wgsl?raw';
+import rowsCode from '../../shaders/norm/layer-norm-rows.wgsl?raw';
 import { defineKernel } from '../gpu/kernel.ts';
 import { numel, type GraphBuilder, type Tensor } from '../graph/builder.ts';
 import { expectShape, last, outputFor } from './common.ts';
@@ -12,9 +13,22 @@ export const layerNormKernel = defineKernel({
   overrides: ['WG', 'HAS_RESIDUAL'],
 });
 
+/** Same contract, one invocation per row: for many short rows (Swin tokens, decoder queries). */
+export const layerNormRowsKernel = defineKernel({
+  name: 'layer-norm-rows',
+  code: rowsCode,
+  params: layerNormKernel.params,
+  bindings: layerNormKernel.bindings,
+  overrides: ['WG', 'HAS_RESIDUAL'],
+});
+
 const WG = 64;
+/** Rows up to this length go one per invocation; longer rows get a workgroup each. */
+export const ROW_PER_INVOCATION_MAX_C = 1024;
 
 export interface LayerNormOptions {
+  /** Force a kernel (tests compare both); by default chosen by row length. */
+  readonly kernel?: 'rows' | 'workgroup';
   readonly eps?: number;
   readonly residual?: Tensor;
   readonly out?: Tensor;
@@ -27,13 +41,14 @@ export function layerNorm(g: GraphBuilder, x: Tensor, gamma: Tensor, beta: Tenso
   if (o.residual) expectShape('layer-norm', o.residual, x.shape);
   const rows = numel(x.shape) / C;
   const y = outputFor(g, 'layer-norm', x.shape, o.out);
+  const perRow = o.kernel === undefined ? C <= ROW_PER_INVOCATION_MAX_C : o.kernel === 'rows';
   g.step({
     label: 'layer-norm',
-    kernel: layerNormKernel,
+    kernel: perRow ? layerNormRowsKernel : layerNormKernel,
     constants: { WG, HAS_RESIDUAL: o.residual !== undefined },
     bindings: [x, o.residual ?? g.dummy(), gamma, beta, y],
     params: { rows, C, eps: o.eps ?? 1e-5, xOff: x.offset, rOff: o.residual?.offset ?? 0, gOff: gamma.offset, bOff: beta.offset, yOff: y.offset },
-    workgroups: rows,
+    workgroups: perRow ? Math.ceil(rows / WG) : rows,
   });
   return y;
 }

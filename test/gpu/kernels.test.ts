@@ -14,7 +14,8 @@ import { groupNormRef, layerNormRef, softmaxRef } from '../ref/norm.ts';
 import { binaryRef, permuteRef, unaryRef } from '../ref/elementwise.ts';
 import { attentionRef } from '../ref/attention.ts';
 import { msDeformAttnRef } from '../ref/ms-deform-attn.ts';
-import { pilResizeRef, resizeBilinearRef } from '../ref/resize.ts';
+import { pilResizeRef, resizeBilinearRef, resizeNearestRef } from '../ref/resize.ts';
+import { argmaxRef, histogramRef, paintInstancesRef, panopticAreasRef, positiveSigmoidRef, remapRef } from '../ref/post.ts';
 import { patchMergeRef, relPosBiasRef, shiftMaskRef, windowPartitionRef, windowReverseRef } from '../ref/swin.ts';
 import { maskEinsumRef } from '../ref/einsum.ts';
 
@@ -105,8 +106,8 @@ describe('conv2d', () => {
 });
 
 describe('normalisation', () => {
-  for (const [rows, C, residual] of [[1, 7, false], [33, 96, true], [5, 1000, false]] as const) {
-    it(`layer norm rows=${rows} C=${C}${residual ? ' + residual' : ''}`, async () => {
+  for (const [rows, C, residual] of [[1, 7, false], [33, 96, true], [5, 1000, false]] as const) for (const kernel of ['rows', 'workgroup'] as const) {
+    it(`layer norm rows=${rows} C=${C}${residual ? ' + residual' : ''} kernel=${kernel}`, async () => {
       const rng = makeRng(SEED);
       const x = randn(rng, rows * C, 3);
       const r = randn(rng, rows * C);
@@ -115,7 +116,7 @@ describe('normalisation', () => {
       const out = await h.run(
         (g) => {
           const X = g.input('x', [rows, C]);
-          return { y: ops.layerNorm(g, X, g.input('g', [C]), g.input('b', [C]), residual ? { residual: g.input('r', [rows, C]) } : {}) };
+          return { y: ops.layerNorm(g, X, g.input('g', [C]), g.input('b', [C]), residual ? { residual: g.input('r', [rows, C]), kernel } : { kernel }) };
         },
         residual ? { x, r, g: gamma, b: beta } : { x, g: gamma, b: beta },
       );
@@ -135,10 +136,10 @@ describe('normalisation', () => {
       check('group-norm', out.y!, groupNormRef(x, [B, C, H, W], G, gamma, beta, 1e-5, relu), 2e-5, 1e-5);
     });
   }
-  for (const [rows, n] of [[1, 1], [7, 12], [3, 301]] as const) {
-    it(`softmax rows=${rows} n=${n}`, async () => {
+  for (const [rows, n] of [[1, 1], [7, 12], [3, 301]] as const) for (const kernel of ['rows', 'workgroup'] as const) {
+    it(`softmax rows=${rows} n=${n} kernel=${kernel}`, async () => {
       const x = randn(makeRng(SEED), rows * n, 4);
-      const out = await h.run((g) => ({ y: ops.softmax(g, g.input('x', [rows, n])) }), { x });
+      const out = await h.run((g) => ({ y: ops.softmax(g, g.input('x', [rows, n]), undefined, kernel) }), { x });
       check('softmax', out.y!, softmaxRef(x, rows, n), 1e-6, 1e-5);
     });
   }
@@ -224,8 +225,8 @@ describe('attention', () => {
     { B: 1, H: 2, Lq: 5, Lk: 9, dh: 65, mask: 'bool', bias: true },
   ] as const;
   for (const c of cases) {
-    for (const maskedRow of c.mask === 'bool' ? (['attend-all', 'zero'] as const) : (['attend-all'] as const)) {
-      it(`B=${c.B} H=${c.H} Lq=${c.Lq} Lk=${c.Lk} dh=${c.dh} mask=${c.mask}${c.bias ? ' +bias' : ''} maskedRow=${maskedRow}`, async () => {
+    for (const maskedRow of c.mask === 'bool' ? (['attend-all', 'zero'] as const) : (['attend-all'] as const)) for (const kernel of c.dh <= 64 ? (['rows', 'workgroup'] as const) : (['workgroup'] as const)) {
+      it(`B=${c.B} H=${c.H} Lq=${c.Lq} Lk=${c.Lk} dh=${c.dh} mask=${c.mask}${c.bias ? ' +bias' : ''} maskedRow=${maskedRow} kernel=${kernel}`, async () => {
         const rng = makeRng(SEED);
         const C = c.H * c.dh;
         const q = randn(rng, c.B * c.Lq * C);
@@ -253,6 +254,7 @@ describe('attention', () => {
             y: ops.attention(g, g.input('q', [c.B, c.Lq, C]), g.input('k', [c.B, c.Lk, C]), g.input('v', [c.B, c.Lk, C]), {
               heads: c.H,
               maskedRow,
+              kernel,
               ...(maskData ? { mask: { kind: c.mask === 'bool' ? 'bool' : 'additive', tensor: g.input('mask', [maskBatch, c.Lq, c.Lk], c.mask === 'bool' ? 'u32' : 'f32') } } : {}),
               ...(bias ? { bias: g.input('bias', [c.H, c.Lq, c.Lk]) } : {}),
             } as const),
@@ -356,4 +358,63 @@ describe('swin', () => {
       check('patch-merge', out.y!, patchMergeRef(x, B, H, W, C), 0);
     });
   }
+});
+
+describe('post-processing kernels', () => {
+  it('nearest resize [3, 23, 19] -> [40, 7]', async () => {
+    const x = randn(makeRng(SEED), 3 * 23 * 19);
+    const out = await h.run((g) => ({ y: ops.resizeNearest(g, g.input('x', [3, 23, 19]), [40, 7]) }), { x });
+    check('resize-nearest', out.y!, resizeNearestRef(x, 3, 23, 19, 40, 7), 0);
+  });
+  it('argmax B=2 C=7 HW=301, plain and weighted with excluded planes', async () => {
+    const rng = makeRng(SEED);
+    const [B, C, HW] = [2, 7, 301];
+    const x = randu(rng, B * C * HW, 0, 1);
+    x.fill(0.5, 0, 10); // ties: the first index must win
+    const w = randu(rng, B * C, 0, 1);
+    w[1] = -1;
+    w[C + 3] = -1;
+    const out = await h.run((g) => {
+      const X = g.input('x', [B, C, HW]);
+      return { plain: ops.argmaxChannels(g, X), weighted: ops.argmaxChannels(g, X, g.input('w', [B, C])) };
+    }, { x, w });
+    check('argmax', out.plain!, argmaxRef(x, B, C, HW), 0);
+    check('argmax weighted', out.weighted!, argmaxRef(x, B, C, HW, w), 0);
+  });
+  it('plane stats: positive-sigmoid, panoptic areas, histogram with centres (Q=5, 37x29)', async () => {
+    const rng = makeRng(SEED);
+    const [Q, n, cols] = [5, 37 * 29, 29];
+    const x = randn(rng, Q * n);
+    const probs = randu(rng, Q * n, 0, 1);
+    const w = randu(rng, Q, 0.4, 1);
+    const labels = new Int32Array(n).map(() => Math.floor(rng() * (Q + 1)) - 1);
+    const out = await h.run((g) => {
+      const L = g.input('labels', [1, n], 'i32');
+      return {
+        pos: ops.planeStats(g, g.input('x', [1, Q, n]), { kind: 'positive-sigmoid' }),
+        pan: ops.planeStats(g, g.input('p', [1, Q, n]), { kind: 'panoptic-areas', labels: L, weights: g.input('w', [1, Q]), threshold: 0.5 }),
+        hist: ops.planeStats(g, L, { kind: 'histogram', labels: L, base: 0, bins: Q, cols }),
+      };
+    }, { x, p: probs, w, labels });
+    const pick = (a: ArrayLike<number>, k: readonly number[]): number[] => Array.from({ length: Q }, (_, q) => k.map((j) => a[q * 4 + j] as number)).flat();
+    const pos = positiveSigmoidRef(x, Q, n);
+    check('plane-stats positive count', pick(out.pos!, [0]), Array.from({ length: Q }, (_, q) => pos[q * 2] as number), 0);
+    check('plane-stats sigmoid sum', pick(out.pos!, [1]), Array.from({ length: Q }, (_, q) => pos[q * 2 + 1] as number), 1e-3, 1e-6);
+    check('plane-stats panoptic areas', pick(out.pan!, [0, 1]), panopticAreasRef(probs, labels, w, Q, n, 0.5), 0);
+    check('histogram + centres', pick(out.hist!, [0, 2, 3]), histogramRef(labels, Q, 0, cols), 0);
+  });
+  it('paint instances (last wins, unused rows skipped) and remap with fill', async () => {
+    const rng = makeRng(SEED);
+    const [Q, n] = [6, 513];
+    const masks = randn(rng, Q * n);
+    const table = new Int32Array([4, 0, -1, -1, 1, 1, 4, 2, -1, -1, 0, 3]);
+    const idx = new Int32Array(n).map(() => Math.floor(rng() * (Q + 2)) - 1);
+    const ids = new Int32Array([7, 0, 3, 9, 1, 2, -5]);
+    const out = await h.run((g) => ({
+      paint: ops.paintInstances(g, g.input('m', [Q, n]), g.input('t', [Q, 2], 'i32'), -1),
+      remap: ops.remap(g, g.input('idx', [n], 'i32'), g.input('ids', [7], 'i32')),
+    }), { m: masks, t: table, idx, ids });
+    check('paint-instances', out.paint!, paintInstancesRef(masks, n, table, -1), 0);
+    check('remap', out.remap!, remapRef(idx, ids), 0);
+  });
 });

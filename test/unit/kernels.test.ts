@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { kernels } from '../../src/ops/index.ts';
 import { foldWorkgroups, packParams } from '../../src/gpu/kernel.ts';
+import { ROWS_MAX_HEAD_DIM } from '../../src/ops/attention.ts';
 
 function wgslParams(code: string): [string, string][] {
   const m = /struct Params\s*\{([^}]*)\}/.exec(code);
@@ -40,6 +41,14 @@ describe('kernel declarations', () => {
     const ln = kernels.find((x) => x.name === 'layer-norm')!;
     const v = new DataView(packParams(ln, { rows: 1, C: 2, eps: 1e-5, xOff: 0, rOff: 0, gOff: 0, bOff: 0, yOff: 0 }));
     expect(v.getFloat32(8, true)).toBeCloseTo(1e-5, 10);
+  });
+});
+
+describe('constants shared by TS and WGSL', () => {
+  it('attention-rows: const ACC in WGSL * 4 == ROWS_MAX_HEAD_DIM', () => {
+    const k = kernels.find((x) => x.name === 'attention-rows')!;
+    const acc = /const ACC = (\d+)u;/.exec(k.code);
+    expect(Number(acc?.[1]) * 4).toBe(ROWS_MAX_HEAD_DIM);
   });
 });
 
