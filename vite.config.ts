@@ -14,7 +14,7 @@ export default defineConfig(({ mode }) =>
           outDir: 'dist',
           emptyOutDir: true,
           lib: {
-            entry: { maskgpu: resolve(__dirname, 'src/index.ts'), cli: resolve(__dirname, 'src/cli/main.ts') },
+            entry: { maskgpu: resolve(__dirname, 'src/index.ts'), node: resolve(__dirname, 'src/node.ts'), cli: resolve(__dirname, 'src/cli/main.ts') },
             formats: ['es'],
           },
           target: 'es2022',

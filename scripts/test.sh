@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (`npm test`): typecheck, Node suites (unit, gpu, parity: vitest.config.ts),
-# then browser suites (Chromium WebGPU: vitest.e2e.config.ts). Extra arguments go to both vitest runs.
-# Machines without a GPU run WebGPU on SwiftShader: see /work/shared/WEBGPU-CPU.md and .ci/run.
+# then browser suites (Chromium WebGPU: vitest.e2e.config.ts), then one summary line.
+# Extra arguments go to both vitest runs. Machines without a GPU run WebGPU on SwiftShader
+# (see scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,12 +12,26 @@ if [[ -z "${VK_ICD_FILENAMES:-}" && -f "$SWIFTSHADER_ICD" ]]; then
   export VK_ICD_FILENAMES="$SWIFTSHADER_ICD"
 fi
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+mkdir -p out
 
 echo "== typecheck"
 npx tsc -p tsconfig.json --noEmit
 
+status=0
 echo "== node tests (unit, gpu, parity)"
-npx vitest run "$@"
+npx vitest run --reporter=default --reporter=json --outputFile.json=out/vitest-node.json "$@" || status=$?
 
 echo "== browser tests (Chromium WebGPU)"
-npx vitest run --config vitest.e2e.config.ts "$@"
+npx vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile.json=out/vitest-e2e.json "$@" || status=$?
+
+node -e '
+  const fs = require("fs");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const f of ["out/vitest-node.json", "out/vitest-e2e.json"]) {
+    if (!fs.existsSync(f)) { failed++; console.error(`missing ${f}`); continue; }
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+'
+exit "$status"
