@@ -1,9 +1,11 @@
 // Direct 2-D convolution, NCHW, zero padding, any kernel size and stride (groups = 1):
 //   y[b, oc, oy, ox] = bias[oc] + sum_{ic,ky,kx} x[b, ic, oy*sY - pY + ky, ox*sX - pX + kx] * w[oc, ic, ky, kx]
 // x: [B, Cin, H, W] at P.xOff; w: [Cout, Cin, KH, KW] at P.wOff; bias: [Cout] at P.biasOff (HAS_BIAS)
-// y: [B, Cout, Ho, Wo] at P.yOff
-// Threads: WG invocations along output pixels; each computes 4 output channels of one pixel.
-// Linear workgroup id = (b * ocGroups + ocGroup) * pixelBlocks + pixelBlock. 1x1 convs use matmul.
+// y: [B, Cout, Ho, Wo] at P.yOff. Reads outside the image are zero (padding, including extra
+// bottom/right padding: Ho/Wo may cover more than the image).
+// Threads: WG invocations; each computes a 4 (output channels) x 4 (consecutive columns) block.
+// Linear workgroup id = (b * ocGroups + ocGroup) * pixelBlocks + pixelBlock, where a pixel block
+// is WG blocks of 4 columns over rows of ceil(Wo / 4) blocks. 1x1 convs use matmul.
 // Reference: test/ref/conv.ts.
 
 override WG: u32;
@@ -26,37 +28,49 @@ struct Params {
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let wid = wg.x + nwg.x * (wg.y + nwg.y * wg.z);
-  let pix = (wid % P.pixelBlocks) * WG + lid.x;
+  let colBlocks = (P.Wo + 3u) / 4u;
+  let blk = (wid % P.pixelBlocks) * WG + lid.x;
   let rest = wid / P.pixelBlocks;
   let oc0 = (rest % P.ocGroups) * 4u;
   let batch = rest / P.ocGroups;
-  if (batch >= P.B || pix >= P.Ho * P.Wo) { return; }
-  let oy = pix / P.Wo;
-  let ox = pix % P.Wo;
+  if (batch >= P.B || blk >= P.Ho * colBlocks) { return; }
+  let oy = blk / colBlocks;
+  let ox0 = (blk % colBlocks) * 4u;
   let plane = P.H * P.W;
   let wPerOc = P.Cin * P.KH * P.KW;
-  let ocs = min(4u, P.Cout - oc0);
+  // Output channels past Cout read channel Cout-1 (valid) and are never stored.
   let oc = vec4<u32>(oc0, min(oc0 + 1u, P.Cout - 1u), min(oc0 + 2u, P.Cout - 1u), min(oc0 + 3u, P.Cout - 1u)) * wPerOc;
-  var acc = vec4<f32>(0.0);
+  let cols = vec4<i32>(vec4<u32>(ox0, ox0 + 1u, ox0 + 2u, ox0 + 3u) * P.strideX) - i32(P.padX);
+  var acc0 = vec4<f32>(0.0); // column ox0, four output channels
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
   for (var ic = 0u; ic < P.Cin; ic++) {
     let xBase = P.xOff + (batch * P.Cin + ic) * plane;
     for (var ky = 0u; ky < P.KH; ky++) {
       let iy = i32(oy * P.strideY + ky) - i32(P.padY);
       if (iy < 0 || iy >= i32(P.H)) { continue; }
+      let rowBase = xBase + u32(iy) * P.W;
       for (var kx = 0u; kx < P.KW; kx++) {
-        let ix = i32(ox * P.strideX + kx) - i32(P.padX);
-        if (ix < 0 || ix >= i32(P.W)) { continue; }
-        let xv = x[xBase + u32(iy) * P.W + u32(ix)];
+        let ix = cols + i32(kx);
+        let inside = (ix >= vec4<i32>(0)) & (ix < vec4<i32>(i32(P.W)));
+        let cx = vec4<u32>(clamp(ix, vec4<i32>(0), vec4<i32>(i32(P.W) - 1)));
+        let xv = select(vec4<f32>(0.0), vec4<f32>(x[rowBase + cx.x], x[rowBase + cx.y], x[rowBase + cx.z], x[rowBase + cx.w]), inside);
         let wi = P.wOff + (ic * P.KH + ky) * P.KW + kx;
-        // Output channels past Cout read channel Cout-1 (valid) and are never stored.
         let wv = vec4<f32>(w[wi + oc.x], w[wi + oc.y], w[wi + oc.z], w[wi + oc.w]);
-        acc += xv * wv;
+        acc0 += xv.x * wv;
+        acc1 += xv.y * wv;
+        acc2 += xv.z * wv;
+        acc3 += xv.w * wv;
       }
     }
   }
+  let ocs = min(4u, P.Cout - oc0);
   for (var j = 0u; j < ocs; j++) {
-    var v = acc[j];
-    if (HAS_BIAS) { v += bias[P.biasOff + oc0 + j]; }
-    y[P.yOff + ((batch * P.Cout + oc0 + j) * P.Ho + oy) * P.Wo + ox] = v;
+    var b = 0.0;
+    if (HAS_BIAS) { b = bias[P.biasOff + oc0 + j]; }
+    let rowOut = P.yOff + ((batch * P.Cout + oc0 + j) * P.Ho + oy) * P.Wo;
+    let v = vec4<f32>(acc0[j], acc1[j], acc2[j], acc3[j]) + b;
+    for (var e = 0u; e < 4u; e++) { if (ox0 + e < P.Wo) { y[rowOut + ox0 + e] = v[e]; } }
   }
 }

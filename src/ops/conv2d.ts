@@ -63,7 +63,8 @@ export function conv2d(g: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor | nul
     return g.reshape(y, shape);
   }
   const y = outputFor(g, 'conv2d', shape, o.out);
-  const pixelBlocks = Math.ceil((Ho * Wo) / WG);
+  // Each invocation computes 4 consecutive output columns of one row (see the kernel).
+  const pixelBlocks = Math.ceil((Ho * Math.ceil(Wo / 4)) / WG);
   const ocGroups = Math.ceil(Cout / 4);
   g.step({
     label: 'conv2d',

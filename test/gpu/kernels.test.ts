@@ -105,6 +105,22 @@ describe('conv2d', () => {
   }
 });
 
+describe('conv2d bottom/right padding (Swin patch embedding)', () => {
+  it('B=2 Cin=3 17x13 k=4 s=4 padEnd=[3,3] -> 5x4', async () => {
+    const rng = makeRng(SEED);
+    const [B, Cin, H, W, Cout] = [2, 3, 17, 13, 5];
+    const x = randn(rng, B * Cin * H * W);
+    const w = randn(rng, Cout * Cin * 16);
+    const b = randn(rng, Cout);
+    const out = await h.run((g) => ({ y: ops.conv2d(g, g.input('x', [B, Cin, H, W]), g.input('w', [Cout, Cin, 4, 4]), g.input('b', [Cout]), { stride: 4, padEnd: [3, 3] }) }), { x, w, b });
+    const padded = new Float32Array(B * Cin * 20 * 16);
+    for (let p = 0; p < B * Cin; p++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) padded[(p * 20 + i) * 16 + j] = x[(p * H + i) * W + j]!;
+    const ref = conv2dRef(padded, [B, Cin, 20, 16], w, b, { cout: Cout, kh: 4, kw: 4, strideY: 4, strideX: 4, padY: 0, padX: 0 });
+    expect(ref.shape).toEqual([B, Cout, 5, 4]);
+    check('conv2d padEnd', out.y!, ref.data, 1e-5, 1e-5);
+  });
+});
+
 describe('normalisation', () => {
   for (const [rows, C, residual] of [[1, 7, false], [33, 96, true], [5, 1000, false]] as const) for (const kernel of ['rows', 'workgroup'] as const) {
     it(`layer norm rows=${rows} C=${C}${residual ? ' + residual' : ''} kernel=${kernel}`, async () => {
