@@ -85,7 +85,8 @@ export function cachingFetch(cacheName: string, base: typeof fetch = globalThis.
 
 export class Segmenter {
   private readonly post: PostProcessor;
-  private readonly overlays = new Map<string, CompiledGraph>();
+  /** Overlay graphs by shape, with the label-map buffer each one reads. */
+  private readonly overlays = new Map<string, { graph: CompiledGraph; source: GPUBuffer }>();
   private disposed = false;
 
   private constructor(
@@ -170,33 +171,32 @@ export class Segmenter {
     };
   }
 
-  /** Colour table for a result: index id - base. */
-  private colours(seg: ImageSegmentation, segments: readonly SegmentInfo[]): { base: number; table: Uint32Array } {
-    const ids = segments.map((s) => s.id);
-    const base = ids.length > 0 ? Math.min(...ids) : 0;
+  /**
+   * Colour table indexed by segment id (ids are < labels for semantic, < queries for instance,
+   * <= queries for panoptic): a fixed size per task, so one overlay graph serves every frame.
+   */
+  private colours(seg: ImageSegmentation, segments: readonly SegmentInfo[]): Uint32Array {
     const size = seg.task === 'semantic' ? Object.keys(this.labels).length : this.model.config.numQueries + 1;
     const table = new Uint32Array(Math.max(size, 1));
-    for (const s of segments) if (s.id - base < table.length) table[s.id - base] = packRgba(labelColour(s.labelId));
-    return { base, table };
+    for (const s of segments) if (s.id >= 0 && s.id < table.length) table[s.id] = packRgba(labelColour(s.labelId));
+    return table;
   }
 
   /** Compiles (once per shape) and runs the overlay graph; returns its GPU output. */
   async overlayBuffer(seg: ImageSegmentation, image: RgbaImage, segments: readonly SegmentInfo[], style: OverlayStyle = {}): Promise<{ graph: CompiledGraph; name: string; width: number; height: number }> {
-    const { base, table } = this.colours(seg, segments);
-    const key = `${seg.task}|${image.width}x${image.height}|${seg.width}x${seg.height}|${table.length}|${seg.gpu.byteOffset}|${base}|${seg.background}|${style.opacity ?? 0.55}|${style.borders ?? true}`;
-    let graph = this.overlays.get(key);
+    const table = this.colours(seg, segments);
+    const key = `${seg.task}|${image.width}x${image.height}|${seg.width}x${seg.height}|${table.length}|${seg.gpu.byteOffset}|${seg.background}|${style.opacity ?? 0.55}|${style.borders ?? true}`;
+    let graph = this.overlays.get(key)?.source === seg.gpu.buffer ? this.overlays.get(key)?.graph : undefined;
     if (!graph) {
-      for (const [k, old] of this.overlays) if (k.startsWith(`${seg.task}|`)) (old.dispose(), this.overlays.delete(k));
+      for (const [k, old] of this.overlays) if (k.startsWith(`${seg.task}|`)) (old.graph.dispose(), this.overlays.delete(k));
       const g = new GraphBuilder(this.gpu.limits.maxComputeWorkgroupsPerDimension);
-      const off = seg.gpu.byteOffset / 4;
-      const whole = g.weight('label_map', [off + seg.width * seg.height]);
-      const map = g.bitcast(g.view(whole, off, [seg.height, seg.width]), 'i32');
+      const map = g.external('label_map', seg.gpu, [seg.height, seg.width], 'i32');
       const out = ops.overlay(g, g.input('image', [image.height, image.width], 'u32'), map, g.input('colours', [table.length], 'u32'), {
-        base, background: seg.background, opacity: style.opacity ?? 0.55, borders: style.borders ?? true,
+        base: 0, background: seg.background, opacity: style.opacity ?? 0.55, borders: style.borders ?? true,
       });
       g.output('overlay', out);
-      graph = await CompiledGraph.compile(this.gpu, g, this.gpu.pipelines, { weights: { buffer: () => seg.gpu.buffer }, label: 'overlay' });
-      this.overlays.set(key, graph);
+      graph = await CompiledGraph.compile(this.gpu, g, this.gpu.pipelines, { label: 'overlay' });
+      this.overlays.set(key, { graph, source: seg.gpu.buffer });
     }
     const d = image.data;
     const px = d.byteOffset % 4 === 0 ? new Uint32Array(d.buffer, d.byteOffset, numel([image.height, image.width])) : new Uint32Array(new Uint8Array(d).buffer);
@@ -245,7 +245,7 @@ export class Segmenter {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const g of this.overlays.values()) g.dispose();
+    for (const { graph } of this.overlays.values()) graph.dispose();
     this.overlays.clear();
     this.post.dispose();
     this.model.dispose();

@@ -17,7 +17,7 @@ export interface Tensor {
   readonly name: string;
 }
 
-export type StorageKind = 'input' | 'weight' | 'const' | 'temp';
+export type StorageKind = 'input' | 'weight' | 'const' | 'temp' | 'external';
 
 export interface StorageDecl {
   readonly id: number;
@@ -27,6 +27,8 @@ export interface StorageDecl {
   readonly dtype: DType;
   /** kind 'const': the bytes uploaded once at plan time. */
   readonly data?: Float32Array | Uint32Array | Int32Array;
+  /** kind 'external': a buffer owned elsewhere (another graph's output), bound read-only. */
+  readonly buffer?: GPUBuffer;
 }
 
 export interface Step {
@@ -54,13 +56,13 @@ export class GraphBuilder {
 
   constructor(readonly maxWorkgroupsPerDimension = 65535) {}
 
-  private declare(kind: StorageKind, name: string, shape: readonly number[], dtype: DType, data?: StorageDecl['data']): Tensor {
+  private declare(kind: StorageKind, name: string, shape: readonly number[], dtype: DType, data?: StorageDecl['data'], buffer?: GPUBuffer): Tensor {
     for (const d of shape) {
       if (!Number.isInteger(d) || d < 0) throw new ShapeError('graph', name, 'non-negative integer dims', shape);
     }
     const id = this.storages.length;
     const elements = numel(shape);
-    this.storages.push(data ? { id, kind, name, elements, dtype, data } : { id, kind, name, elements, dtype });
+    this.storages.push({ id, kind, name, elements, dtype, ...(data ? { data } : {}), ...(buffer ? { buffer } : {}) });
     return { storage: id, offset: 0, shape: [...shape], dtype, name };
   }
 
@@ -88,6 +90,18 @@ export class GraphBuilder {
   /** A checkpoint tensor, bound at plan time to the weight store's buffer of the same key. */
   weight(key: string, shape: readonly number[]): Tensor {
     return this.declare('weight', key, shape, 'f32');
+  }
+
+  /**
+   * A region of a GPU buffer owned elsewhere (e.g. another graph's output), read in this graph:
+   * `byteOffset` must be a multiple of 4. The caller keeps the buffer alive and unchanged while
+   * this graph runs.
+   */
+  external(name: string, region: { readonly buffer: GPUBuffer; readonly byteOffset: number }, shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    if (region.byteOffset % 4 !== 0) throw new ShapeError('graph', name, 'a 4-byte aligned offset', `byte offset ${region.byteOffset}`);
+    const off = region.byteOffset / 4;
+    const whole = this.declare('external', name, [off + numel(shape)], dtype, undefined, region.buffer);
+    return this.view(whole, off, shape, name);
   }
 
   /** Data known when the graph is built (position embeddings, sampling grids, masks). */

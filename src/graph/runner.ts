@@ -113,6 +113,8 @@ export class CompiledGraph {
         device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
         this.storageBuffer.set(s.id, b);
         constBytes += bytesOf(s);
+      } else if (s.kind === 'external') {
+        this.storageBuffer.set(s.id, s.buffer as GPUBuffer);
       } else {
         if (!options.weights) throw new GpuError(this.label, `graph uses weight '${s.name}' but no weight source was given`);
         this.storageBuffer.set(s.id, options.weights.buffer(s.name));

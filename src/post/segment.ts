@@ -7,8 +7,8 @@
  */
 import { ShapeError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
-import { GraphBuilder, numel, type Tensor } from '../graph/builder.ts';
-import { CompiledGraph, type HostArray, type WeightSource } from '../graph/runner.ts';
+import { GraphBuilder, type Tensor } from '../graph/builder.ts';
+import { CompiledGraph, type HostArray } from '../graph/runner.ts';
 import * as ops from '../ops/index.ts';
 import { torchTopkUnsorted } from './topk.ts';
 
@@ -90,6 +90,8 @@ function softmaxRows(logits: Float32Array, rows: number, n: number): Float32Arra
 
 interface Cached {
   readonly graphs: CompiledGraph[];
+  /** The mask-logits buffer the graphs read: a hit must read the same buffer. */
+  readonly source: GPUBuffer;
 }
 
 /** Runs the post-processors; keeps the planned graphs of the last shape per task. */
@@ -99,21 +101,13 @@ export class PostProcessor {
 
   constructor(readonly ctx: GpuContext) {}
 
-  private external(g: GraphBuilder, logits: LogitsOnGpu): Tensor {
-    const off = logits.maskLogits.byteOffset / 4;
-    const whole = g.weight('masks_queries_logits', [off + numel(logits.maskLogits.shape)]);
-    return g.view(whole, off, logits.maskLogits.shape);
+  private masks(g: GraphBuilder, logits: LogitsOnGpu): Tensor {
+    return g.external('masks_queries_logits', logits.maskLogits, logits.maskLogits.shape);
   }
 
-  private source(logits: LogitsOnGpu, extra: Record<string, { buffer: GPUBuffer }> = {}): WeightSource {
-    return {
-      buffer: (key) => (key === 'masks_queries_logits' ? logits.maskLogits.buffer : (extra[key] as { buffer: GPUBuffer }).buffer),
-    };
-  }
-
-  private async cached(key: string, build: () => Promise<CompiledGraph[]>): Promise<CompiledGraph[]> {
+  private async cached(key: string, source: GPUBuffer, build: () => Promise<CompiledGraph[]>): Promise<CompiledGraph[]> {
     const hit = this.cache.get(key);
-    if (hit) return hit.graphs;
+    if (hit && hit.source === source) return hit.graphs;
     for (const [k, v] of this.cache) {
       if (k.split('|')[0] === key.split('|')[0]) {
         v.graphs.forEach((gr) => gr.dispose());
@@ -121,7 +115,7 @@ export class PostProcessor {
       }
     }
     const graphs = await build();
-    this.cache.set(key, { graphs });
+    this.cache.set(key, { graphs, source });
     return graphs;
   }
 
@@ -148,10 +142,10 @@ export class PostProcessor {
   async semantic(logits: LogitsOnGpu, o: PostProcessOptions = {}): Promise<ImageSegmentation[]> {
     const { B, Q, L, hm, wm, targets } = this.dims(logits, o);
     const key = `semantic|${B},${Q},${L},${hm},${wm},${JSON.stringify(targets)},${logits.maskLogits.byteOffset}`;
-    const [graph] = (await this.cached(key, async () => {
+    const [graph] = (await this.cached(key, logits.maskLogits.buffer, async () => {
       const g = new GraphBuilder(this.ctx.limits.maxComputeWorkgroupsPerDimension);
       g.within('post_semantic', () => {
-        const masks = this.external(g, logits);
+        const masks = this.masks(g, logits);
         const probs = g.input('class_probs', [B, L, Q]);
         const s384 = ops.unary(g, 'sigmoid', ops.resizeBilinear(g, masks, [POST_SIZE, POST_SIZE]));
         const seg = ops.matmul(g, probs, g.reshape(s384, [B, Q, POST_SIZE * POST_SIZE]));
@@ -162,7 +156,7 @@ export class PostProcessor {
           g.output(`hist.${i}`, ops.planeStats(g, map, { kind: 'histogram', labels: map, base: 0, bins: L, cols: w }));
         });
       });
-      return [await CompiledGraph.compile(this.ctx, g, this.ctx.pipelines, { weights: this.source(logits), label: 'post-semantic' })];
+      return [await CompiledGraph.compile(this.ctx, g, this.ctx.pipelines, { label: 'post-semantic' })];
     })) as [CompiledGraph];
     const sm = softmaxRows(logits.classLogits.data, B * Q, L + 1);
     const probs = new Float32Array(B * L * Q);
@@ -185,10 +179,10 @@ export class PostProcessor {
     const { B, Q, L, hm, wm, targets } = this.dims(logits, o);
     const threshold = o.threshold ?? 0.5;
     const key = `instance|${B},${Q},${L},${hm},${wm},${JSON.stringify(targets)},${logits.maskLogits.byteOffset}`;
-    const [stats, paint] = (await this.cached(key, async () => {
+    const [stats, paint] = (await this.cached(key, logits.maskLogits.buffer, async () => {
       const g = new GraphBuilder(this.ctx.limits.maxComputeWorkgroupsPerDimension);
       g.within('post_instance', () => {
-        const l384 = ops.resizeBilinear(g, this.external(g, logits), [POST_SIZE, POST_SIZE]);
+        const l384 = ops.resizeBilinear(g, this.masks(g, logits), [POST_SIZE, POST_SIZE]);
         g.output('stats384', ops.planeStats(g, l384, { kind: 'positive-sigmoid' }));
         targets.forEach(([h, w], i) => {
           const near = ops.resizeNearest(g, g.view(l384, i * Q * POST_SIZE * POST_SIZE, [Q, POST_SIZE, POST_SIZE]), [h, w]);
@@ -196,21 +190,17 @@ export class PostProcessor {
           g.output(`count.${i}`, ops.planeStats(g, g.reshape(near, [1, Q, h * w]), { kind: 'positive-count' }));
         });
       });
-      const first = await CompiledGraph.compile(this.ctx, g, this.ctx.pipelines, { weights: this.source(logits), label: 'post-instance' });
+      const first = await CompiledGraph.compile(this.ctx, g, this.ctx.pipelines, { label: 'post-instance' });
       const p = new GraphBuilder(this.ctx.limits.maxComputeWorkgroupsPerDimension);
-      const nears: Record<string, { buffer: GPUBuffer }> = {};
       p.within('post_instance', () => {
         targets.forEach(([h, w], i) => {
-          const ob = first.outputBuffer(`near.${i}`);
-          nears[`near.${i}`] = { buffer: ob.buffer };
-          const whole = p.weight(`near.${i}`, [ob.byteOffset / 4 + Q * h * w]);
-          const near = p.view(whole, ob.byteOffset / 4, [Q, h * w]);
+          const near = p.external(`near.${i}`, first.outputBuffer(`near.${i}`), [Q, h * w]);
           const seg = ops.paintInstances(p, near, p.input(`segments.${i}`, [Q, 2], 'i32'), -1);
           p.output(`map.${i}`, seg);
           p.output(`hist.${i}`, ops.planeStats(p, seg, { kind: 'histogram', labels: p.reshape(seg, [1, h * w]), base: 0, bins: Q, cols: w }));
         });
       });
-      const second = await CompiledGraph.compile(this.ctx, p, this.ctx.pipelines, { weights: this.source(logits, nears), label: 'post-instance-paint' });
+      const second = await CompiledGraph.compile(this.ctx, p, this.ctx.pipelines, { label: 'post-instance-paint' });
       return [first, second];
     })) as [CompiledGraph, CompiledGraph];
     await stats.run({});
@@ -270,10 +260,10 @@ export class PostProcessor {
     const overlap = o.overlap_mask_area_threshold ?? 0.8;
     const fuse = new Set(o.label_ids_to_fuse ?? []);
     const key = `panoptic|${B},${Q},${L},${hm},${wm},${JSON.stringify(targets)},${maskThreshold},${logits.maskLogits.byteOffset}`;
-    const [areas, paint] = (await this.cached(key, async () => {
+    const [areas, paint] = (await this.cached(key, logits.maskLogits.buffer, async () => {
       const g = new GraphBuilder(this.ctx.limits.maxComputeWorkgroupsPerDimension);
       g.within('post_panoptic', () => {
-        const p384 = ops.unary(g, 'sigmoid', ops.resizeBilinear(g, this.external(g, logits), [POST_SIZE, POST_SIZE]));
+        const p384 = ops.unary(g, 'sigmoid', ops.resizeBilinear(g, this.masks(g, logits), [POST_SIZE, POST_SIZE]));
         targets.forEach(([h, w], i) => {
           const probs = g.reshape(ops.resizeBilinear(g, g.view(p384, i * Q * POST_SIZE * POST_SIZE, [Q, POST_SIZE, POST_SIZE]), [h, w]), [1, Q, h * w]);
           const weights = g.input(`weights.${i}`, [1, Q]);
@@ -282,21 +272,17 @@ export class PostProcessor {
           g.output(`areas.${i}`, ops.planeStats(g, probs, { kind: 'panoptic-areas', labels: am, weights, threshold: maskThreshold }));
         });
       });
-      const first = await CompiledGraph.compile(this.ctx, g, this.ctx.pipelines, { weights: this.source(logits), label: 'post-panoptic' });
+      const first = await CompiledGraph.compile(this.ctx, g, this.ctx.pipelines, { label: 'post-panoptic' });
       const p = new GraphBuilder(this.ctx.limits.maxComputeWorkgroupsPerDimension);
-      const ams: Record<string, { buffer: GPUBuffer }> = {};
       p.within('post_panoptic', () => {
         targets.forEach(([h, w], i) => {
-          const ob = first.outputBuffer(`argmax.${i}`);
-          ams[`argmax.${i}`] = { buffer: ob.buffer };
-          const whole = p.weight(`argmax.${i}`, [ob.byteOffset / 4 + h * w]);
-          const am = p.bitcast(p.view(whole, ob.byteOffset / 4, [1, h * w]), 'i32');
+          const am = p.external(`argmax.${i}`, first.outputBuffer(`argmax.${i}`), [1, h * w], 'i32');
           const seg = ops.remap(p, am, p.input(`ids.${i}`, [Q + 1], 'i32'));
           p.output(`map.${i}`, seg);
           p.output(`hist.${i}`, ops.planeStats(p, seg, { kind: 'histogram', labels: seg, base: 1, bins: Q, cols: w }));
         });
       });
-      const second = await CompiledGraph.compile(this.ctx, p, this.ctx.pipelines, { weights: this.source(logits, ams), label: 'post-panoptic-paint' });
+      const second = await CompiledGraph.compile(this.ctx, p, this.ctx.pipelines, { label: 'post-panoptic-paint' });
       return [first, second];
     })) as [CompiledGraph, CompiledGraph];
     const sm = softmaxRows(logits.classLogits.data, B * Q, L + 1);
