@@ -2,11 +2,21 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
 // `vite build`              -> dist/maskgpu.js, the ES module library (WGSL inlined as strings)
-// `vite build --mode demo`  -> demo-dist/, the static demo page
+// `vite build --mode demo`  -> demo-dist/, the static demo page (weights/ served beside it: ./shapes/...)
+// `vite --mode demo`        -> dev server for the demo page with the embedded model
 // `vite`                    -> dev server for the demo
 export default defineConfig(({ mode }) =>
   mode === 'demo'
-    ? { root: 'demo', base: './', publicDir: resolve(__dirname, 'weights'), build: { outDir: resolve(__dirname, 'demo-dist'), emptyOutDir: true } }
+    ? {
+        root: 'demo',
+        base: './',
+        publicDir: resolve(__dirname, 'weights'),
+        build: {
+          outDir: resolve(__dirname, 'demo-dist'),
+          emptyOutDir: true,
+          sourcemap: true,
+        },
+      }
     : {
         root: '.',
         server: { open: '/demo/index.html' },

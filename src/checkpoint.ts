@@ -44,9 +44,12 @@ export async function checkpointFromUrl(folder: string, o: FetchOptions = {}): P
   const f = o.fetch ?? globalThis.fetch.bind(globalThis);
   const config = await fetchJson(`${base}config.json`, f, o.signal, false);
   const preprocessor = await fetchJson(`${base}preprocessor_config.json`, f, o.signal, true);
+  // HEAD bodies are read (empty) so browsers do not log the probes as aborted requests.
   const head = await f(`${base}${WEIGHTS}`, { method: 'HEAD', ...(o.signal ? { signal: o.signal } : {}) });
+  await head.arrayBuffer();
   if (head.status === 404) {
     const bin = await f(`${base}pytorch_model.bin`, { method: 'HEAD', ...(o.signal ? { signal: o.signal } : {}) });
+    await bin.arrayBuffer();
     if (bin.ok) throw pickleError(base);
     throw new WeightError(`${base}${WEIGHTS}`, undefined, 'not found (HTTP 404)', 'http');
   }

@@ -5,14 +5,14 @@
 
 /** Base class: `instanceof MaskgpuError` catches everything thrown on purpose. */
 export class MaskgpuError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
+  // Names are spelled out (not new.target.name) so they survive minification.
+  override name = 'MaskgpuError';
 }
 
 /** A tensor has the wrong rank, size or dtype for an op, or two shapes disagree. */
 export class ShapeError extends MaskgpuError {
+  override name = 'ShapeError';
+
   constructor(
     readonly op: string,
     readonly tensor: string,
@@ -29,6 +29,8 @@ export class ShapeError extends MaskgpuError {
  * see `SafetensorsErrorReason` in `src/weights/safetensors.ts` for the parser's tags.
  */
 export class WeightError extends MaskgpuError {
+  override name = 'WeightError';
+
   constructor(
     readonly file: string,
     readonly key: string | undefined,
@@ -41,6 +43,8 @@ export class WeightError extends MaskgpuError {
 
 /** A config.json / preprocessor_config.json value maskgpu cannot honour or does not understand. */
 export class ConfigError extends MaskgpuError {
+  override name = 'ConfigError';
+
   constructor(
     readonly file: string,
     readonly key: string,
@@ -52,6 +56,8 @@ export class ConfigError extends MaskgpuError {
 
 /** The GPU said no: validation errors, shader compilation, device loss, out of memory. */
 export class GpuError extends MaskgpuError {
+  override name = 'GpuError';
+
   constructor(
     readonly where: string,
     readonly detail: string,
@@ -61,13 +67,19 @@ export class GpuError extends MaskgpuError {
 }
 
 /** WebGPU is missing altogether (no `navigator.gpu`, or no Node binding). */
-export class NoWebGpuError extends MaskgpuError {}
+export class NoWebGpuError extends MaskgpuError {
+  override name = 'NoWebGpuError';
+}
 
 /** WebGPU exists but `requestAdapter()` found no adapter. */
-export class NoAdapterError extends MaskgpuError {}
+export class NoAdapterError extends MaskgpuError {
+  override name = 'NoAdapterError';
+}
 
 /** The device was lost (driver reset, `destroy()`, tab in background too long). */
 export class DeviceLostError extends MaskgpuError {
+  override name = 'DeviceLostError';
+
   constructor(
     readonly reason: string,
     readonly detail: string,
@@ -77,7 +89,11 @@ export class DeviceLostError extends MaskgpuError {
 }
 
 /** A feature, value or model variant that maskgpu does not support (yet). */
-export class UnsupportedError extends MaskgpuError {}
+export class UnsupportedError extends MaskgpuError {
+  override name = 'UnsupportedError';
+}
 
 /** An image maskgpu cannot read (unknown type, zero size, wrong byte count). */
-export class ImageError extends MaskgpuError {}
+export class ImageError extends MaskgpuError {
+  override name = 'ImageError';
+}

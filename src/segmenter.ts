@@ -212,33 +212,54 @@ export class Segmenter {
 
   /**
    * Segments frames of a video / webcam as fast as the GPU allows, reusing the planned graphs.
-   * A frame that arrives while one is in flight is dropped, never queued.
+   * A frame that arrives while one is in flight is dropped, never queued. `done` resolves once
+   * stopped and no frame is in flight; an error stops the loop and rejects `done`.
    */
-  video(video: HTMLVideoElement, onResult: (r: SegmentationResult) => void | Promise<void>, options: SegmentOptions = {}): { stop(): void; readonly dropped: number; readonly done: Promise<void> } {
+  video(
+    video: HTMLVideoElement,
+    onResult: (r: SegmentationResult) => void | Promise<void>,
+    options: SegmentOptions = {},
+  ): { stop(): void; readonly dropped: number; readonly done: Promise<void> } {
     let running = true;
-    let busy = false;
+    let inFlight: Promise<void> | undefined;
     let dropped = 0;
-    let finish: () => void = () => {};
-    const done = new Promise<void>((r) => (finish = r));
-    const tick = (): void => {
-      if (!running) return finish();
-      if (busy) dropped++;
-      else if (video.readyState >= 2 && video.videoWidth > 0) {
-        busy = true;
-        this.segment(video, options)
-          .then(onResult)
-          .catch((e: unknown) => {
-            running = false;
-            console.error(e);
-          })
-          .finally(() => (busy = false));
-      }
+    let settle: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+    const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    const finish = (error?: unknown): void => {
+      running = false;
+      void (inFlight ?? Promise.resolve()).finally(() => (error === undefined ? settle?.resolve() : settle?.reject(error)));
+    };
+    const next = (): void => {
       const v = video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number };
       if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(tick);
       else requestAnimationFrame(tick);
     };
+    const tick = (): void => {
+      if (!running) return;
+      if (inFlight) dropped++;
+      else if (video.readyState >= 2 && video.videoWidth > 0) {
+        inFlight = this.segment(video, options)
+          .then(onResult)
+          .then(
+            () => {
+              inFlight = undefined;
+            },
+            (e: unknown) => {
+              inFlight = undefined;
+              finish(e);
+            },
+          );
+      }
+      next();
+    };
     tick();
-    return { stop: () => (running = false), get dropped() { return dropped; }, done };
+    return {
+      stop: () => finish(),
+      get dropped() {
+        return dropped;
+      },
+      done,
+    };
   }
 
   /** Frees every GPU resource (and the device, if load() created it). */

@@ -30,7 +30,9 @@ const USAGE = `usage:
           and writes class_queries_logits, masks_queries_logits (F32) to OUT; --intermediates adds
           every intermediate under the names of HF's outputs.`;
 
-class UsageError extends MaskgpuError {}
+class UsageError extends MaskgpuError {
+  override name = 'UsageError';
+}
 
 function fmtMs(ms: number): string {
   return ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(2)} ms`;

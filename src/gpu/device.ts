@@ -95,9 +95,11 @@ export async function requestGpu(options: GpuOptions = {}): Promise<GpuContext> 
   }
   const adapter = await gpu.requestAdapter(options.powerPreference ? { powerPreference: options.powerPreference } : undefined);
   if (!adapter) {
+    const inNode = typeof process !== 'undefined' && typeof (process as { versions?: { node?: string } }).versions?.node === 'string' && typeof navigator === 'undefined';
     throw new NoAdapterError(
-      'WebGPU found no adapter. In Node without a GPU set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json ' +
-        '(Debian package chromium) and install libvulkan1; in a browser check chrome://gpu.',
+      inNode
+        ? 'WebGPU found no adapter. Without a GPU set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (Debian package chromium) and install libvulkan1.'
+        : 'WebGPU found no adapter: the GPU may be blocklisted or WebGPU disabled. Check chrome://gpu; on Linux Chromium needs --enable-unsafe-webgpu.',
     );
   }
   const want: GPUFeatureName[] = ['shader-f16', 'timestamp-query', 'subgroups'];

@@ -81,6 +81,16 @@ export class SegmentationView {
     device.queue.submit([encoder.finish()]);
   }
 
+  /** Forgets the shown result (before its segmenter is disposed); the canvas shows the background. */
+  clear(): void {
+    this.current = undefined;
+    if (this.disposed) return;
+    const encoder = this.gpu.device.createCommandEncoder({ label: 'maskgpu:present:clear' });
+    const [r, g, b] = this.background;
+    encoder.beginRenderPass({ colorAttachments: [{ view: this.context.getCurrentTexture().createView(), loadOp: 'clear', storeOp: 'store', clearValue: { r, g, b, a: 1 } }] }).end();
+    this.gpu.device.queue.submit([encoder.finish()]);
+  }
+
   /** Label-map pixel under a canvas pixel, or undefined outside the image. */
   toImage(canvasX: number, canvasY: number): [number, number] | undefined {
     if (!this.current) return undefined;
