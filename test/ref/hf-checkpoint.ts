@@ -252,32 +252,33 @@ export function swinRelativePositionIndex(ws: number): BigInt64Array {
 }
 
 /**
- * Fills `out` with N(mean, std) samples. xorshift128 state (4 x u32, advanced in place) and the
+ * Fills `out` with N(mean, std) samples. xorshift128 state (4 x 32 bits, advanced in place) and the
  * Marsaglia polar method: no trig, both samples of a pair used, all on typed arrays, so 50M
  * values take about a second. Deterministic for a given state.
  */
-function fillNormal(out: Float32Array, mean: number, std: number, s: Uint32Array): void {
+function fillNormal(out: Float32Array, mean: number, std: number, s: Int32Array): void {
+  // State kept as int32 (| 0) so V8 keeps it in small integers, never heap doubles.
   let x = s[0] as number;
   let y = s[1] as number;
   let z = s[2] as number;
   let w = s[3] as number;
   const n = out.length;
-  const INV = 1 / 4294967296;
+  const SCALE = 2 / 4294967296;
   let i = 0;
   while (i < n) {
-    // Two uniforms in (-1, 1).
+    // Two uniforms in [-1, 1).
     let t = x ^ (x << 11);
     x = y;
     y = z;
     z = w;
-    w = (w ^ (w >>> 19) ^ (t ^ (t >>> 8))) >>> 0;
-    const u = w * INV * 2 - 1;
+    w = (w ^ (w >>> 19) ^ t ^ (t >>> 8)) | 0;
+    const u = (w >>> 0) * SCALE - 1;
     t = x ^ (x << 11);
     x = y;
     y = z;
     z = w;
-    w = (w ^ (w >>> 19) ^ (t ^ (t >>> 8))) >>> 0;
-    const v = w * INV * 2 - 1;
+    w = (w ^ (w >>> 19) ^ t ^ (t >>> 8)) | 0;
+    const v = (w >>> 0) * SCALE - 1;
     const r = u * u + v * v;
     if (r >= 1 || r === 0) continue;
     const f = std * Math.sqrt((-2 * Math.log(r)) / r);
@@ -291,17 +292,17 @@ function fillNormal(out: Float32Array, mean: number, std: number, s: Uint32Array
 }
 
 /** xorshift128 state from a seed (splitmix32-style scrambling; never all zero). */
-function seedState(seed: number): Uint32Array {
-  const s = new Uint32Array(4);
+function seedState(seed: number): Int32Array {
+  const s = new Int32Array(4);
   let a = seed >>> 0;
   for (let k = 0; k < 4; k++) {
     a = (a + 0x9e3779b9) >>> 0;
     let z = a;
     z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    s[k] = (z ^ (z >>> 16)) >>> 0;
+    s[k] = z ^ (z >>> 16);
   }
-  if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1;
+  if (s.every((v) => v === 0)) s[0] = 1;
   return s;
 }
 

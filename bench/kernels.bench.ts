@@ -1,0 +1,48 @@
+/**
+ * Kernel throughput on the adapter at hand (Node, Dawn): each op in its own planned graph,
+ * 2 warm-up runs, median of 5 timed runs of the whole pass (submit to completion).
+ * `npx vitest run --config bench/vitest.bench.config.ts bench/kernels.bench.ts`
+ */
+import { it } from 'vitest';
+import { requestNodeGpu } from '../src/gpu/node.ts';
+import { GraphBuilder, type Tensor } from '../src/graph/builder.ts';
+import { CompiledGraph } from '../src/graph/runner.ts';
+import * as ops from '../src/ops/index.ts';
+import { makeRng, randn } from '../test/ref/random.ts';
+
+interface Case { name: string; flops: number; inputs: Record<string, number[]>; build: (g: GraphBuilder, t: Record<string, Tensor>) => Tensor }
+
+const cases: Case[] = [
+  { name: 'matmul 512x512x512', flops: 2 * 512 ** 3, inputs: { a: [512, 512], b: [512, 512] }, build: (g, t) => ops.matmul(g, t.a!, t.b!) },
+  { name: 'linear 1470x128 -> 384 (Swin qkv-like, transposed weight)', flops: 2 * 1470 * 128 * 384, inputs: { x: [1470, 128], w: [384, 128] }, build: (g, t) => ops.linear(g, t.x!, t.w!, null) },
+  { name: 'linear 100x256 -> 2048 (decoder FFN, small M)', flops: 2 * 100 * 256 * 2048, inputs: { x: [100, 256], w: [2048, 256] }, build: (g, t) => ops.linear(g, t.x!, t.w!, null) },
+  { name: 'conv2d 3x3 256->256 at 48x48', flops: 2 * 256 * 256 * 9 * 48 * 48, inputs: { x: [1, 256, 48, 48], w: [256, 256, 3, 3] }, build: (g, t) => ops.conv2d(g, t.x!, t.w!, null, { padding: 1 }) },
+  { name: 'window attention 64 windows x 49 tokens, 3 heads x 32', flops: 64 * 3 * 49 * 49 * 32 * 4, inputs: { q: [64, 49, 96] }, build: (g, t) => ops.attention(g, t.q!, t.q!, t.q!, { heads: 3 }) },
+  { name: 'masked cross-attention 100 queries x 2304 keys, 8 heads x 32', flops: 100 * 8 * 2304 * 32 * 4, inputs: { q: [1, 100, 256], k: [1, 2304, 256] }, build: (g, t) => ops.attention(g, t.q!, t.k!, t.k!, { heads: 8 }) },
+  { name: 'layer norm 9216 x 96', flops: 9216 * 96 * 8, inputs: { x: [9216, 96], g: [96], b: [96] }, build: (g, t) => ops.layerNorm(g, t.x!, t.g!, t.b!) },
+];
+
+it('kernel throughput', async () => {
+  const gpu = await requestNodeGpu();
+  const rng = makeRng(1);
+  console.log(`adapter: ${gpu.adapterName}`);
+  for (const c of cases) {
+    const g = new GraphBuilder();
+    const t: Record<string, Tensor> = {};
+    const feeds: Record<string, Float32Array> = {};
+    for (const [k, shape] of Object.entries(c.inputs)) {
+      t[k] = g.input(k, shape);
+      feeds[k] = randn(rng, shape.reduce((a, b) => a * b, 1), 0.1);
+    }
+    g.output('y', c.build(g, t));
+    const graph = await CompiledGraph.compile(gpu, g, gpu.pipelines);
+    for (let i = 0; i < 2; i++) await graph.run(feeds);
+    const ms: number[] = [];
+    for (let i = 0; i < 5; i++) ms.push((await graph.run(feeds)).wallMs);
+    ms.sort((a, b) => a - b);
+    const med = ms[2] as number;
+    console.log(`${c.name.padEnd(62)} ${med.toFixed(1).padStart(8)} ms  ${(c.flops / med / 1e6).toFixed(2).padStart(7)} GFLOP/s`);
+    graph.dispose();
+  }
+  gpu.dispose();
+}, 1_800_000);
