@@ -45,6 +45,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   let vBase = P.vOff + b * P.vStrideB + h * P.dh;
   let maskRow = P.maskOff + ((b % P.maskBatch) * P.Lq + iq) * P.Lk;
   let nv = (P.dh + 3u) / 4u;
+  let last = P.dh - 1u;
 
   var useMask = MASK == 1u;
   if (MASK == 1u && MASKED_ROW == 0u) {
@@ -66,10 +67,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   for (var j = 0u; j < P.Lk; j++) {
     if (useMask && mask[maskRow + j] != 0u) { continue; }
     let kRow = kBase + j * P.kStrideL;
+    // Lanes past dh read a clamped (valid, finite) element: q is zero there, and those acc
+    // lanes are never stored, so the loops need no per-element branches.
     var qk = 0.0;
     for (var c = 0u; c < nv; c++) {
-      var kv = vec4<f32>(0.0);
-      for (var e = 0u; e < 4u; e++) { let d = c * 4u + e; if (d < P.dh) { kv[e] = k[kRow + d]; } }
+      let d = c * 4u;
+      let kv = vec4<f32>(k[kRow + d], k[kRow + min(d + 1u, last)], k[kRow + min(d + 2u, last)], k[kRow + min(d + 3u, last)]);
       qk += dot(qv[c], kv);
     }
     var s = qk * P.scale;
@@ -81,8 +84,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     l = l * alpha + p;
     let vRow = vBase + j * P.vStrideL;
     for (var c = 0u; c < nv; c++) {
-      var vv = vec4<f32>(0.0);
-      for (var e = 0u; e < 4u; e++) { let d = c * 4u + e; if (d < P.dh) { vv[e] = v[vRow + d]; } }
+      let d = c * 4u;
+      let vv = vec4<f32>(v[vRow + d], v[vRow + min(d + 1u, last)], v[vRow + min(d + 2u, last)], v[vRow + min(d + 3u, last)]);
       acc[c] = acc[c] * alpha + p * vv;
     }
     m = mNew;

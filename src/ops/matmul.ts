@@ -21,8 +21,11 @@ export const matmulKernel = defineKernel({
   overrides: ['TM', 'WG_X', 'WG_Y', 'TRANS_B', 'BIAS', 'ACT'],
 });
 
-/** Rows handled per workgroup is WG_Y * TM; below this M the small-M variant (TM = 1) is used. */
-export const SMALL_M = 128;
+/**
+ * Rows handled per workgroup is WG_Y * TM; below this M the small-M variant (TM = 1: one row per
+ * invocation, more workgroups for the few rows of a single query or token).
+ */
+export const SMALL_M = 32;
 const WG_X = 8;
 const WG_Y = 8;
 
