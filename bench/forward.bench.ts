@@ -1,0 +1,35 @@
+/**
+ * Whole forward passes in Node (Dawn): the tiny fixture model (96x128 pixel_values) and the
+ * embedded shapes model (one example image, GPU preprocessing included). First pass (graph
+ * planning + pipeline compilation) vs the median of 5 later passes, wall time to GPU completion.
+ */
+import { it } from 'vitest';
+import { join } from 'node:path';
+import { requestNodeGpu } from '../src/gpu/node.ts';
+import { Mask2Former } from '../src/models/mask2former/session.ts';
+import { checkpointFromDir, readImage } from '../src/cli/node-io.ts';
+import { readTensors, type RefTensor } from '../test/fixture-files.ts';
+
+it('forward pass timings', async () => {
+  const gpu = await requestNodeGpu();
+  console.log(`adapter: ${gpu.adapterName}`);
+  const tinyDir = join(process.cwd(), 'test', 'fixtures', 'mask2former', 'tiny');
+  const pv = (await readTensors(join(tinyDir, 'expected.safetensors'))).get('pixel_values') as RefTensor;
+  const shapesDir = join(process.cwd(), 'weights', 'shapes');
+  const cases = [
+    { name: 'tiny fixture, pixel_values 1x3x96x128', dir: tinyDir, input: { pixelValues: pv.data as Float32Array, shape: pv.shape as [number, 3, number, number] } },
+    { name: 'shapes model, example-0.png 157x160 (preprocessing on the GPU)', dir: shapesDir, input: { images: [readImage(join(shapesDir, 'example-0.png'))] } },
+  ];
+  for (const c of cases) {
+    const model = await Mask2Former.load(gpu, await checkpointFromDir(c.dir));
+    const t0 = performance.now();
+    await model.forward(c.input);
+    const first = performance.now() - t0;
+    const ms: number[] = [];
+    for (let i = 0; i < 5; i++) ms.push((await model.forward(c.input)).timings.total as number);
+    ms.sort((a, b) => a - b);
+    console.log(`${c.name}: first pass ${first.toFixed(0)} ms, then median ${(ms[2] as number).toFixed(0)} ms (min ${(ms[0] as number).toFixed(0)}, max ${(ms[4] as number).toFixed(0)})`);
+    model.dispose();
+  }
+  gpu.dispose();
+}, 1_800_000);
