@@ -98,21 +98,17 @@ export class CompiledGraph {
     const plan = planBuffers(storages, steps, keep);
     const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     const slots = plan.slotBytes.map((bytes, i) => this.createBuffer(`slot${i}`, bytes, STORAGE));
-    let inputBytes = 0;
-    let constBytes = 0;
     for (const s of storages) {
       if (s.kind === 'temp') {
         const slot = plan.slotOf.get(s.id);
         if (slot !== undefined) this.storageBuffer.set(s.id, slots[slot] as GPUBuffer);
       } else if (s.kind === 'input') {
         this.storageBuffer.set(s.id, this.createBuffer(`input:${s.name}`, bytesOf(s), STORAGE));
-        inputBytes += bytesOf(s);
       } else if (s.kind === 'const') {
         const b = this.createBuffer(`const:${s.name}`, bytesOf(s), STORAGE);
         const data = s.data as NonNullable<StorageDecl['data']>;
         device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
         this.storageBuffer.set(s.id, b);
-        constBytes += bytesOf(s);
       } else if (s.kind === 'external') {
         this.storageBuffer.set(s.id, s.buffer as GPUBuffer);
       } else {
@@ -172,8 +168,6 @@ export class CompiledGraph {
       tempBytes,
       unsharedTempBytes: plan.unsharedBytes,
     };
-    void inputBytes;
-    void constBytes;
   }
 
   get stats(): GraphStats {

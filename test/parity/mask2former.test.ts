@@ -20,7 +20,6 @@ const REL_TOL = 1e-4;
 
 /** Stage order: backbone, pixel decoder, then each decoder layer, then the final logits. */
 function stageOrder(names: readonly string[], layers: number): string[] {
-  const bb = names.filter((n) => n.startsWith('model.pixel_level_module.encoder.'));
   const order = [
     'model.pixel_level_module.encoder.embeddings',
     ...[0, 1, 2, 3].flatMap((s) => [`model.pixel_level_module.encoder.encoder.layers.${s}.hidden_states_before_downsampling`, `model.pixel_level_module.encoder.encoder.layers.${s}`]),
@@ -39,7 +38,6 @@ function stageOrder(names: readonly string[], layers: number): string[] {
     if (k < layers) order.push(`debug.attention_mask.${k}`);
   }
   order.push('transformer_decoder_last_hidden_state', 'class_queries_logits', 'masks_queries_logits');
-  void bb;
   return order.filter((n) => names.includes(n));
 }
 

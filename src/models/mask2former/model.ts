@@ -25,7 +25,7 @@ export interface BuildOptions {
 export interface BuiltModel {
   readonly graph: GraphBuilder;
   readonly geometry: BatchGeometry | undefined;
-  /** Names of outputs whose layout is [Q, B, D] in HF but batch-major here; they are permuted. */
+  /** Every graph output (logits, and with `intermediates` HF's intermediate names, in HF's layouts). */
   readonly outputNames: readonly string[];
 }
 
