@@ -60,6 +60,8 @@ export interface SegmentExtra {
   readonly targetSize?: readonly [number, number];
   /** Present the result (overlay, labels, legend, timings); default true. */
   readonly show?: boolean;
+  /** Only the controls changed since this image's last model pass: post-process its output again. */
+  readonly again?: boolean;
 }
 
 export interface DemoApp {
@@ -384,6 +386,7 @@ export function createApp(): DemoApp {
     state.result = undefined;
     state.hover = undefined;
     state.segmenter = seg;
+    lastModelPass = undefined;
     state.view = new SegmentationView(gpu, el.canvas);
     state.checkpoint = typeof source === 'string' ? source : name;
     const weights = seg.model.weights;
@@ -401,12 +404,17 @@ export function createApp(): DemoApp {
   const loadCheckpoint = (source: string | File[]): Promise<void> => enqueue(() => loadCheckpointNow(source));
 
   // ---- segmentation ---------------------------------------------------------------------------
+  /** The image of the segmenter's last model pass (resegment() post-processes that output). */
+  let lastModelPass: DemoImage | undefined;
   const segmentNow = async (image: DemoImage, name: string, extra: SegmentExtra = {}): Promise<SegmentationResult> => {
     const seg = state.segmenter;
     const view = state.view;
     if (!seg || !view) throw new MaskgpuError('no checkpoint loaded');
     setStatus(`segmenting ${name} (${image.width}×${image.height}, ${state.controls.task})…`);
-    const r = await seg.segment(image, segmentOptions(extra));
+    // Same image, same model, other controls: post-process the last model output again.
+    const again = extra.again === true && lastModelPass === image;
+    const r = again ? await seg.resegment(segmentOptions(extra)) : await seg.segment(image, segmentOptions(extra));
+    lastModelPass = image;
     if (extra.show !== false) {
       state.showing = true;
       try {
@@ -429,7 +437,8 @@ export function createApp(): DemoApp {
 
   let rerunQueued = false;
   /** Re-segments the current image with the current controls; changes made while waiting coalesce. */
-  const rerun = (): void => {
+  /** Segments the current image again; `again`: only the controls changed (no model pass). */
+  const rerun = (again = false): void => {
     if (state.webcam) {
       restartWebcam();
       return;
@@ -439,7 +448,7 @@ export function createApp(): DemoApp {
     enqueue(async () => {
       rerunQueued = false;
       const img = state.image;
-      if (img) await segmentNow(img.pixels, img.name);
+      if (img) await segmentNow(img.pixels, img.name, { again });
     }).catch(showError);
   };
   const restyle = (): void => {
@@ -473,6 +482,7 @@ export function createApp(): DemoApp {
   const startLoop = (w: Webcam): void => {
     const seg = state.segmenter;
     if (!seg) throw new MaskgpuError('no checkpoint loaded');
+    lastModelPass = undefined; // webcam frames replace the segmenter's last model output
     const handle = seg.video(el.video, async (r) => {
       const t = performance.now();
       if (state.webcam === w && w.handle === handle && state.view) {
@@ -558,16 +568,16 @@ export function createApp(): DemoApp {
       void stopWebcam();
     });
   });
-  el.task.addEventListener('change', () => (readControls(), rerun()));
+  el.task.addEventListener('change', () => (readControls(), rerun(true)));
   for (const input of [el.threshold, el.maskThreshold, el.overlap]) {
     input.addEventListener('input', readControls);
-    input.addEventListener('change', () => (readControls(), rerun()));
+    input.addEventListener('change', () => (readControls(), rerun(true)));
   }
-  el.fuse.addEventListener('change', () => (readControls(), rerun()));
-  el.fuseIds.addEventListener('change', () => (readControls(), rerun()));
+  el.fuse.addEventListener('change', () => (readControls(), rerun(true)));
+  el.fuseIds.addEventListener('change', () => (readControls(), rerun(true)));
   el.opacity.addEventListener('input', () => (readControls(), restyle()));
   el.borders.addEventListener('change', () => (readControls(), restyle()));
-  el.run.addEventListener('click', rerun);
+  el.run.addEventListener('click', () => rerun());
   const fit = (): void => {
     const r = state.result;
     if (r && state.view) state.view.view.fit(r.width, r.height, el.canvas.width, el.canvas.height);

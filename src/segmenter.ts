@@ -10,7 +10,7 @@ import { CompiledGraph } from './graph/runner.ts';
 import { toRgba, type ImageSource, type RgbaImage } from './image.ts';
 import { Mask2Former, type LoadOptions } from './models/mask2former/session.ts';
 import * as ops from './ops/index.ts';
-import { PostProcessor, type ImageSegmentation, type PostProcessOptions, type Task } from './post/segment.ts';
+import { PostProcessor, type ImageSegmentation, type LogitsOnGpu, type PostProcessOptions, type Task } from './post/segment.ts';
 import { labelColour, packRgba } from './render/palette.ts';
 
 export interface SegmenterLoadOptions extends LoadOptions {
@@ -69,6 +69,12 @@ export interface SegmentationResult {
 
 const DEFAULT_CACHE = 'maskgpu-weights';
 
+function checkTask(task: Task | undefined): Task {
+  const t = task ?? 'panoptic';
+  if (t !== 'semantic' && t !== 'instance' && t !== 'panoptic') throw new ImageError(`unknown task '${String(t)}' (semantic, instance or panoptic)`);
+  return t;
+}
+
 /** A fetch that answers from (and fills) the Cache API, so weights download once. */
 export function cachingFetch(cacheName: string, base: typeof fetch = globalThis.fetch.bind(globalThis)): typeof fetch {
   return async (input, init) => {
@@ -85,6 +91,8 @@ export function cachingFetch(cacheName: string, base: typeof fetch = globalThis.
 
 export class Segmenter {
   private readonly post: PostProcessor;
+  /** The last segment()'s image and model output (valid until the next model pass). */
+  private last: { image: RgbaImage; logits: LogitsOnGpu; timings: Record<string, number> } | undefined;
   /** Overlay graphs by shape, with the label-map buffer each one reads. */
   private readonly overlays = new Map<string, { graph: CompiledGraph; source: GPUBuffer }>();
   private disposed = false;
@@ -127,19 +135,34 @@ export class Segmenter {
     if (this.disposed) throw new GpuError('Segmenter', 'segment() after dispose()');
     const t0 = performance.now();
     const image = toRgba(source);
-    const task = options.task ?? 'panoptic';
-    if (task !== 'semantic' && task !== 'instance' && task !== 'panoptic') throw new ImageError(`unknown task '${String(task)}' (semantic, instance or panoptic)`);
+    const task = checkTask(options.task);
     const fwd = await this.model.forward({ images: [image] }, { outputs: ['class_queries_logits'] });
-    const t1 = performance.now();
     const cls = fwd.outputs.get('class_queries_logits');
     if (!cls) throw new GpuError('Segmenter', 'model produced no class logits');
     const masks = fwd.graph.outputBuffer('masks_queries_logits');
     const logits = { classLogits: { shape: cls.shape, data: cls.data as Float32Array }, maskLogits: { shape: masks.shape, buffer: masks.buffer, byteOffset: masks.byteOffset } };
+    this.last = { image, logits, timings: { ...fwd.timings, model: performance.now() - t0 } };
+    return this.postProcess(task, options, t0);
+  }
+
+  /**
+   * Post-processing again on the last segment()'s model output, with other options (task,
+   * thresholds, fused labels, target size): no model pass. Valid until the next segment().
+   */
+  async resegment(options: SegmentOptions = {}): Promise<SegmentationResult> {
+    if (this.disposed) throw new GpuError('Segmenter', 'resegment() after dispose()');
+    if (!this.last) throw new GpuError('Segmenter', 'resegment() needs a segment() first');
+    return this.postProcess(checkTask(options.task), options, performance.now(), true);
+  }
+
+  private async postProcess(task: Task, options: SegmentOptions, t0: number, again = false): Promise<SegmentationResult> {
+    const { image, logits, timings: model } = this.last as NonNullable<Segmenter['last']>;
+    const t1 = performance.now();
     const target = options.targetSize ?? [image.height, image.width];
     const post = { ...options, target_sizes: [target] as const };
     const [seg] = task === 'semantic' ? await this.post.semantic(logits, post) : task === 'instance' ? await this.post.instance(logits, post) : await this.post.panoptic(logits, post);
     if (!seg) throw new GpuError('Segmenter', 'post-processing returned nothing');
-    const timings = { ...fwd.timings, model: t1 - t0, post: performance.now() - t1, total: performance.now() - t0 };
+    const timings = { ...(again ? {} : model), post: performance.now() - t1, total: performance.now() - t0 };
     return this.result(seg, image, timings);
   }
 

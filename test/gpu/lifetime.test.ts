@@ -52,6 +52,11 @@ describe('buffer lifetimes', () => {
       if (i === 1) second = stats();
     }
     const last = stats();
+    // resegment(): post-processing again on the last model output equals a full segment().
+    const again = await seg.resegment({ task: 'instance', threshold: 0.3 });
+    const full = await seg.segment(image, { task: 'instance', threshold: 0.3 });
+    expect(again.segments).toEqual(full.segments);
+    expect(await again.labelMap()).toEqual(await full.labelMap());
     console.log(`live GPU buffers: after load ${JSON.stringify(afterLoad)}, after 2 rounds ${JSON.stringify(second)}, after 4 rounds ${JSON.stringify(last)}`);
     expect(last).toEqual(second);
     seg.dispose();
