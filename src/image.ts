@@ -20,6 +20,13 @@ export function checkRgba(img: RgbaImage, what = 'image'): void {
   }
 }
 
+/** The pixels as one u32 per RGBA8 pixel (a view when the bytes are 4-byte aligned, else a copy). */
+export function rgbaPixels(img: RgbaImage): Uint32Array {
+  const d = img.data;
+  const n = img.width * img.height;
+  return d.byteOffset % 4 === 0 ? new Uint32Array(d.buffer, d.byteOffset, n) : new Uint32Array(new Uint8Array(d.buffer, d.byteOffset, n * 4).slice().buffer);
+}
+
 const isRgba = (s: unknown): s is RgbaImage =>
   typeof s === 'object' && s !== null && 'data' in s && 'width' in s && 'height' in s && (s.data instanceof Uint8Array || s.data instanceof Uint8ClampedArray);
 

@@ -5,9 +5,9 @@
 import { checkpointFromFiles, checkpointFromUrl, type CheckpointSource } from './checkpoint.ts';
 import { GpuError, ImageError } from './errors.ts';
 import { requestGpu, type GpuContext } from './gpu/device.ts';
-import { GraphBuilder, numel } from './graph/builder.ts';
+import { GraphBuilder } from './graph/builder.ts';
 import { CompiledGraph } from './graph/runner.ts';
-import { toRgba, type ImageSource, type RgbaImage } from './image.ts';
+import { rgbaPixels, toRgba, type ImageSource, type RgbaImage } from './image.ts';
 import { Mask2Former, type LoadOptions } from './models/mask2former/session.ts';
 import * as ops from './ops/index.ts';
 import { PostProcessor, type ImageSegmentation, type LogitsOnGpu, type PostProcessOptions, type Task } from './post/segment.ts';
@@ -221,9 +221,7 @@ export class Segmenter {
       graph = await CompiledGraph.compile(this.gpu, g, this.gpu.pipelines, { label: 'overlay' });
       this.overlays.set(key, { graph, source: seg.gpu.buffer });
     }
-    const d = image.data;
-    const px = d.byteOffset % 4 === 0 ? new Uint32Array(d.buffer, d.byteOffset, numel([image.height, image.width])) : new Uint32Array(new Uint8Array(d).buffer);
-    await graph.run({ image: px, colours: table });
+    await graph.run({ image: rgbaPixels(image), colours: table });
     return { graph, name: 'overlay', width: seg.width, height: seg.height };
   }
 

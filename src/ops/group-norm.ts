@@ -2,7 +2,7 @@
 import code from '../../shaders/norm/group-norm.wgsl?raw';
 import { ShapeError } from '../errors.ts';
 import { defineKernel } from '../gpu/kernel.ts';
-import type { GraphBuilder, Tensor } from '../graph/builder.ts';
+import { numel, type GraphBuilder, type Tensor } from '../graph/builder.ts';
 import { expectShape, outputFor } from './common.ts';
 
 export const groupNormKernel = defineKernel({
@@ -26,7 +26,7 @@ export interface GroupNormOptions {
 export function groupNorm(g: GraphBuilder, x: Tensor, gamma: Tensor, beta: Tensor, o: GroupNormOptions): Tensor {
   if (x.shape.length < 2) throw new ShapeError('group-norm', x.name, '[B, C, ...]', x.shape);
   const [B, C] = x.shape as [number, number];
-  const HW = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  const HW = numel(x.shape.slice(2));
   if (C % o.groups !== 0) throw new ShapeError('group-norm', x.name, `channels divisible by ${o.groups} groups`, x.shape);
   expectShape('group-norm', gamma, [C]);
   expectShape('group-norm', beta, [C]);

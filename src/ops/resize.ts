@@ -6,7 +6,7 @@ import bilinearCode from '../../shaders/resize/bilinear.wgsl?raw';
 import pilCode from '../../shaders/resize/pil-resample.wgsl?raw';
 import { ShapeError } from '../errors.ts';
 import { defineKernel } from '../gpu/kernel.ts';
-import type { GraphBuilder, Tensor } from '../graph/builder.ts';
+import { numel, type GraphBuilder, type Tensor } from '../graph/builder.ts';
 import { expectDtype, expectPositive, expectRank, outputFor, perElement } from './common.ts';
 
 export const bilinearKernel = defineKernel({
@@ -45,7 +45,7 @@ function resize(g: GraphBuilder, x: Tensor, size: readonly [number, number], nea
   const Hi = x.shape[x.shape.length - 2] as number;
   const Wi = x.shape[x.shape.length - 1] as number;
   const lead = x.shape.slice(0, -2);
-  const planes = lead.reduce((a, b) => a * b, 1);
+  const planes = numel(lead);
   const y = outputFor(g, 'resize-bilinear', [...lead, Ho, Wo], out);
   g.step({
     label: nearest ? 'resize-nearest' : 'resize-bilinear',

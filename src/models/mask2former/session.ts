@@ -7,7 +7,7 @@ import type { CheckpointSource } from '../../checkpoint.ts';
 import { GpuError, ShapeError } from '../../errors.ts';
 import type { GpuContext } from '../../gpu/device.ts';
 import { CompiledGraph, type HostArray, type StepTiming } from '../../graph/runner.ts';
-import { checkRgba, type RgbaImage } from '../../image.ts';
+import { checkRgba, rgbaPixels, type RgbaImage } from '../../image.ts';
 import type { LoadProgress } from '../../weights/safetensors.ts';
 import { WeightStore } from '../../weights/store.ts';
 import { buildMask2Former, type ModelInput } from './model.ts';
@@ -130,11 +130,8 @@ export class Mask2Former {
       if (!this.preprocessor) throw new GpuError('Mask2Former', 'this checkpoint has no preprocessor_config.json: pass pixelValues, or a checkpoint with one');
       input.images.forEach((img, i) => {
         checkRgba(img, `image ${i}`);
-        const d = img.data;
-        feeds[`image.${i}`] = new Uint32Array(d.buffer, d.byteOffset, d.byteLength / 4);
+        feeds[`image.${i}`] = rgbaPixels(img);
       });
-      // RGBA bytes need 4-byte alignment to be seen as u32 pixels.
-      for (const [k, v] of Object.entries(feeds)) if (v.byteOffset % 4 !== 0) feeds[k] = new Uint32Array(new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice().buffer);
       modelInput = { kind: 'images', sizes: input.images.map((im) => [im.height, im.width] as const), preprocessor: this.preprocessor };
     }
     const intermediates = options.intermediates ?? false;
