@@ -5,11 +5,12 @@
  * Per-pixel work (resizing Q maps, the einsum, argmax, areas) runs on the GPU; the CPU only sees
  * the class logits and a few numbers per query (one small readback), and decides the segments.
  */
-import { ShapeError } from '../errors.ts';
+import { ShapeError, UnsupportedError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { GraphBuilder, type Tensor } from '../graph/builder.ts';
 import { CompiledGraph, type HostArray } from '../graph/runner.ts';
 import * as ops from '../ops/index.ts';
+import { MASK2FORMER_POST, type PostRules } from './rules.ts';
 import { torchTopkUnsorted } from './topk.ts';
 
 /** HF's fixed intermediate size of every post-processor. */
@@ -99,7 +100,13 @@ export class PostProcessor {
   private readonly cache = new Map<string, Cached>();
   private disposed = false;
 
-  constructor(readonly ctx: GpuContext) {}
+  /** `rules`: the family's post-processing (Mask2Former's unless given; see rules.ts). */
+  constructor(
+    readonly ctx: GpuContext,
+    readonly rules: PostRules = MASK2FORMER_POST,
+  ) {
+    if (rules.family !== 'mask2former') throw new UnsupportedError(`post-processing for ${rules.family} is not implemented yet`);
+  }
 
   private masks(g: GraphBuilder, logits: LogitsOnGpu): Tensor {
     return g.external('masks_queries_logits', logits.maskLogits, logits.maskLogits.shape);
