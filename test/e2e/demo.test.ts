@@ -144,10 +144,10 @@ describe('demo page with WebGPU (Chromium)', () => {
     const compare = (name: string, ref: readonly { label: string; score: number; area: number }[]): void => {
       expect(shapes.segments.map((s) => s.label), `${name} labels`).toEqual(ref.map((s) => s.label));
       const scoreErr = Math.max(...shapes.segments.map((s, i) => Math.abs((s.score ?? Number.NaN) - (ref[i]?.score ?? Number.NaN))));
-      const areaErr = Math.max(...shapes.segments.map((s, i) => Math.abs(s.area - (ref[i]?.area ?? Number.NaN)) / (ref[i]?.area ?? Number.NaN)));
-      console.log(`c: page vs ${name}: max score error ${scoreErr.toExponential(2)} (tol 1e-4), max area error ${(100 * areaErr).toFixed(3)}% (tol 1%)`);
-      expect(scoreErr).toBeLessThanOrEqual(1e-4);
-      expect(areaErr).toBeLessThanOrEqual(0.01);
+      const areaErr = Math.max(...shapes.segments.map((s, i) => Math.abs(s.area - (ref[i]?.area ?? Number.NaN))));
+      console.log(`c: page vs ${name}: max score error ${scoreErr.toExponential(2)} (tol 1e-6: scores are rounded to 6 decimals), max area error ${areaErr} px (tol 0)`);
+      expect(scoreErr).toBeLessThanOrEqual(1e-6 + 1e-12);
+      expect(areaErr).toBe(0);
     };
     compare('CLI', json.segments);
     expect(shapes.segments.map((s) => [s.id, s.labelId, s.wasFused])).toEqual(json.segments.map((s) => [s.id, s.labelId, s.wasFused]));
