@@ -1,10 +1,9 @@
-/** Node-side file access for the CLI: checkpoint folders, PNG / JPEG images (pngjs, jpeg-js). */
+/** Node-side file access for the CLI: checkpoint folders, PNG output (image input: src/image-io). */
 import { existsSync, openAsBlob, readFileSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import jpeg from 'jpeg-js';
 import type { CheckpointSource } from '../checkpoint.ts';
-import { ImageError, WeightError } from '../errors.ts';
+import { WeightError } from '../errors.ts';
 import type { RgbaImage } from '../image.ts';
 
 function readJsonFile(path: string): unknown {
@@ -34,25 +33,7 @@ export async function checkpointFromDir(dir: string): Promise<CheckpointSource> 
   };
 }
 
-/** Decodes a PNG or JPEG file to RGBA8. */
-export function readImage(path: string): RgbaImage {
-  if (!existsSync(path)) throw new ImageError(`${path}: no such file`);
-  const bytes = readFileSync(path);
-  const ext = extname(path).toLowerCase();
-  try {
-    if (ext === '.png' || bytes.subarray(0, 4).toString('latin1') === '\x89PNG') {
-      const png = PNG.sync.read(bytes);
-      return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
-    }
-    if (ext === '.jpg' || ext === '.jpeg' || (bytes[0] === 0xff && bytes[1] === 0xd8)) {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
-      return { width: img.width, height: img.height, data: img.data };
-    }
-  } catch (e) {
-    throw new ImageError(`${path}: cannot decode: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  throw new ImageError(`${path}: not a PNG or JPEG file`);
-}
+export { readImage } from '../image-io/index.ts';
 
 /** Encodes RGBA8 pixels as PNG. */
 export function writePng(img: RgbaImage): Buffer {
