@@ -86,10 +86,10 @@ function concatIdat(bytes: Uint8Array): Uint8Array {
 }
 
 /**
- * Decodes a PNG to RGBA8 (any bit depth / colour type; 16-bit samples keep their high byte, as
- * pngjs does). The header is checked against `maxPixels` first; the compressed data is then
- * inflated with an output cap of exactly the size the header implies (pngjs bounds
- * non-interlaced images itself, but inflates interlaced ones without a bound).
+ * Decodes a PNG to RGBA8 (any bit depth / colour type; pngjs scales 16-bit samples to 8 bits
+ * with rounding, where Pillow keeps the high byte). The header is checked against `maxPixels`
+ * first; the compressed data is then inflated with an output cap of exactly the size the header
+ * implies (pngjs bounds non-interlaced images itself, but inflates interlaced ones without a bound).
  */
 export function decodePng(bytes: Uint8Array, name: string, maxPixels?: number): { image: RgbaImage; header: PngHeader } {
   const header = readPngHeader(bytes, name);

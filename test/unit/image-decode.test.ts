@@ -157,6 +157,22 @@ describe('decode limits: the header is checked before anything large is allocate
   });
 });
 
+describe('PNG eXIf orientation', () => {
+  it('is reported, ignored by default and applied on request', () => {
+    // 3x2 RGB: row 0 = red, green, blue; row 1 = white, black, grey. eXIf: big-endian TIFF, orientation 6.
+    const rows = Buffer.from([0, 255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 255, 255, 255, 0, 0, 0, 128, 128, 128]);
+    const tiff = Buffer.from([0x4d, 0x4d, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const file = png([['IHDR', ihdr(3, 2, 8, 2, 0)], ['eXIf', tiff], ['IDAT', deflateSync(rows)], ['IEND', new Uint8Array(0)]]);
+    const stored = decodeImage(file, 'o6.png');
+    expect([stored.width, stored.height, stored.orientation, stored.format]).toEqual([3, 2, 6, 'png']);
+    const viewed = decodeImage(file, 'o6.png', { exifOrientation: 'apply' });
+    expect([viewed.width, viewed.height]).toEqual([2, 3]);
+    expect(compareRgb(viewed, cw(stored)).max).toBe(0);
+    // Rotated clockwise: the top row is (white, red), the bottom row (grey, blue).
+    expect([...viewed.data.subarray(0, 8)]).toEqual([255, 255, 255, 255, 255, 0, 0, 255]);
+  });
+});
+
 describe('damaged files get a typed one-line error that says what is wrong', () => {
   it('PNG with a bad CRC names the chunk', () => {
     const good = png([['IHDR', ihdr(2, 2, 8, 2, 0)], ['IDAT', deflateSync(Buffer.alloc(2 * 7))], ['IEND', new Uint8Array(0)]]);
