@@ -18,8 +18,8 @@ import { fmtSeconds, jsonLine, printable, Progress, type Sinks } from './progres
 
 /** The embedded default model: weights/shapes beside dist/ (package) or beside src/ (repository). */
 export function defaultModel(): string {
-  const built = fileURLToPath(new URL('../weights/shapes/', import.meta.url));
-  return existsSync(join(built, 'config.json')) ? built : fileURLToPath(new URL('../../weights/shapes/', import.meta.url));
+  const built = fileURLToPath(new URL(/* @vite-ignore */ '../weights/shapes/', import.meta.url));
+  return existsSync(join(built, 'config.json')) ? built : fileURLToPath(new URL(/* @vite-ignore */ '../../weights/shapes/', import.meta.url));
 }
 
 const fmtMs = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(2)} ms`);
