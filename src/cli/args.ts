@@ -74,7 +74,14 @@ export function listImages(dir: string): string[] {
     if (e instanceof UsageError) throw e;
     throw new UsageError(`--images ${dir}: ${(e as { code?: string }).code === 'ENOENT' ? 'no such directory' : e instanceof Error ? e.message : String(e)}`);
   }
-  const files = names.filter((n) => IMAGE_EXT.has(extname(n).toLowerCase())).sort().map((n) => join(dir, n));
+  const isFile = (p: string): boolean => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  const files = names.filter((n) => IMAGE_EXT.has(extname(n).toLowerCase())).sort().map((n) => join(dir, n)).filter(isFile);
   if (files.length === 0) throw new UsageError(`--images ${dir}: no .png, .jpg or .jpeg files`);
   return files;
 }

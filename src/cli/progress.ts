@@ -2,6 +2,7 @@
  * Batch progress: a bar with images/s and ETA redrawn in place on a terminal, plain lines
  * otherwise; JSON lines (one object per image, then a summary) with --json.
  */
+import { basename } from 'node:path';
 
 /** Labels come from config.json (untrusted): no control characters reach the terminal. */
 export const printable = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
@@ -32,6 +33,8 @@ export interface Sinks {
   err(text: string): void;
   /** stderr is a terminal */
   readonly tty: boolean;
+  /** Terminal width, when known: the bar is cut to fit one line. */
+  readonly columns?: number;
   readonly now: () => number;
 }
 
@@ -39,6 +42,7 @@ export const processSinks = (): Sinks => ({
   out: (l) => process.stdout.write(`${l}\n`),
   err: (t) => process.stderr.write(t),
   tty: process.stderr.isTTY === true,
+  ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
   now: () => performance.now(),
 });
 
@@ -93,7 +97,9 @@ export class Progress {
 
   private draw(current: string): void {
     if (!this.sinks.tty) return;
-    this.sinks.err(`\r\u001b[2K${progressLine(this.done, this.total, this.elapsed(), current)}`);
+    const line = progressLine(this.done, this.total, this.elapsed(), basename(current));
+    const cols = this.sinks.columns;
+    this.sinks.err(`\r\u001b[2K${cols && line.length >= cols ? line.slice(0, cols - 1) : line}`);
     this.barShown = true;
   }
 }

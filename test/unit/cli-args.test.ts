@@ -71,11 +71,11 @@ describe('maskgpu segment arguments', () => {
     expect([a.task, a.threshold, a.maskThreshold, a.overlap, a.opacity, a.exifOrientation, a.json]).toEqual(['panoptic', 0.5, 0.5, 0.8, 0.55, 'ignore', false]);
     expect(a.fuse).toEqual([1, 2]);
   });
-  it('--images DIR lists PNG / JPEG files, sorted; not with --image', () => {
+  it('--images DIR lists PNG / JPEG files (not folders), sorted; not with --image', () => {
     const dir = mkdtempSync(join(tmpdir(), 'maskgpu-imgs-'));
     for (const f of ['b.JPG', 'a.png', 'notes.txt', 'c.jpeg']) writeFileSync(join(dir, f), '');
     mkdirSync(join(dir, 'sub.png'));
-    expect(listImages(dir).map((p) => p.slice(dir.length + 1))).toEqual(['a.png', 'b.JPG', 'c.jpeg', 'sub.png']);
+    expect(listImages(dir).map((p) => p.slice(dir.length + 1))).toEqual(['a.png', 'b.JPG', 'c.jpeg']);
     expect(() => parseSegmentArgs(['--images', dir, '--image', 'x.png'])).toThrow('give either --image FILE ... or --images DIR, not both');
   });
   it('output names are the file stems, made unique when they collide', () => {
