@@ -54,7 +54,7 @@ describe('maskgpu segment, batch', () => {
     expect(b.pipelines).toBe(a.pipelines);
     expect(summary.pipelines).toBe(a.pipelines);
     // The progress bar went to stderr (terminal), with rate and ETA.
-    expect(s.stderr).toMatch(/\[=+>? *\] 2\/3 {2}[\d.]+ img\/s {2}ETA [\d.]+s/);
+    expect(s.stderr).toMatch(/\[=+>? *\] 2\/3 {2}[\d.]+ img\/s {2}ETA (\d+h)?(\d+m)?[\d.]+s {2}c\.jpg/);
     expect(s.stderr).toContain('\r\u001b[2K');
 
     for (const [line, name, size] of [[a, 'a', [120, 90]], [b, 'b', [101, 67]]] as const) {
