@@ -95,21 +95,26 @@ export function decodePng(bytes: Uint8Array, name: string, maxPixels?: number): 
   const header = readPngHeader(bytes, name);
   checkPixelLimit(name, 'PNG', header.width, header.height, maxPixels);
   const expected = inflatedSize(header);
-  if (header.interlaced) {
+  // Inflates with an output cap of one byte past what the header implies.
+  const checkInflatedSize = (): void => {
     let n: number;
     try {
       n = inflateSync(concatIdat(bytes), { maxOutputLength: expected + 1 }).length;
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === 'ERR_BUFFER_TOO_LARGE') throw new ImageError(`${name}: PNG image data inflates past the ${expected} bytes its ${header.width}x${header.height} header implies (a zlib bomb?)`);
-      throw new ImageError(`${name}: PNG image data is not valid zlib data: ${e instanceof Error ? e.message : String(e)}`);
+      if (code === 'ERR_BUFFER_TOO_LARGE') n = expected + 1;
+      else throw new ImageError(`${name}: PNG image data is not valid zlib data: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (n > expected) throw new ImageError(`${name}: PNG image data inflates past the ${expected} bytes its ${header.width}x${header.height} header implies (a zlib bomb?)`);
-  }
+  };
+  if (header.interlaced) checkInflatedSize();
   let png: PNG;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
+    // pngjs stops a non-interlaced image's inflate at the implied size with an opaque message:
+    // say what it was when that is the cause.
+    if (!header.interlaced) checkInflatedSize();
     throw new ImageError(`${name}: cannot decode PNG ${header.width}x${header.height}: ${e instanceof Error ? e.message : String(e)}`);
   }
   return { image: { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) }, header };

@@ -144,6 +144,14 @@ describe('decode limits: the header is checked before anything large is allocate
     console.log(`zlib bomb: ${bomb.length} bytes`);
     expect(() => decodeImage(bomb, 'bomb.png')).toThrow(/bomb\.png: PNG image data inflates past the \d+ bytes its 64x64 header implies/);
   });
+  it('a non-interlaced zlib bomb (64x64 declared, 16 MiB of data) is refused, naming the cause', () => {
+    const bomb = png([['IHDR', ihdr(64, 64, 8, 0, 0)], ['IDAT', deflateSync(Buffer.alloc(16 * 2 ** 20))], ['IEND', new Uint8Array(0)]]);
+    const rss = process.memoryUsage().rss;
+    expect(() => decodeImage(bomb, 'bomb2.png')).toThrow('bomb2.png: PNG image data inflates past the 4160 bytes its 64x64 header implies (a zlib bomb?)');
+    const grew = (process.memoryUsage().rss - rss) / 2 ** 20;
+    console.log(`non-interlaced zlib bomb (${bomb.length} bytes): RSS growth ${grew.toFixed(1)} MiB`);
+    expect(grew).toBeLessThan(32);
+  });
   it('a JPEG whose frame header declares 20000x20000 is refused before decoding', () => {
     const b = bytesOf('baseline-420-q90.jpg');
     const sof = b.findIndex((v, i) => v === 0xff && b[i + 1] === 0xc0);
