@@ -28,7 +28,7 @@ export default defineConfig(({ mode }) =>
             formats: ['es'],
           },
           target: 'es2022',
-          rollupOptions: { external: [/^node:/, 'webgpu', 'pngjs', 'jpeg-js'] },
+          rollupOptions: { external: [/^node:/, 'webgpu', 'pngjs'] },
           minify: false,
           sourcemap: true,
         },

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
-  console.error('maskgpu: dist/cli.js is missing: run `npm run build` first');
+  console.error(`maskgpu: ${fileURLToPath(cli)} is missing: build the CLI with \`npm run build:lib\` in ${fileURLToPath(new URL('..', import.meta.url))}`);
   process.exit(1);
 }
 const { main } = await import(cli.href);

@@ -97,3 +97,8 @@ export class UnsupportedError extends MaskgpuError {
 export class ImageError extends MaskgpuError {
   override name = 'ImageError';
 }
+
+/** A file maskgpu was asked to write could not be written (read-only, full, a directory in the way). */
+export class OutputError extends MaskgpuError {
+  override name = 'OutputError';
+}

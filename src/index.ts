@@ -13,6 +13,7 @@ export * from './errors.ts';
 export { requestGpu, GpuContext, type GpuOptions, type GpuFeatures, type GpuLimits } from './gpu/device.ts';
 export { checkpointFromUrl, checkpointFromFiles, type CheckpointSource, type FetchOptions } from './checkpoint.ts';
 export { toRgba, type RgbaImage, type ImageSource } from './image.ts';
+export { toCoco, rleToString, rleFromString, type CocoOptions, type CocoPanoptic, type CocoInstances, type CocoInstance, type CocoRle, type CocoSegmentInfo, type CocoCategory, type CocoSource } from './coco.ts';
 export { Mask2Former, stageTimings, type ForwardInput, type ForwardOptions, type ForwardResult, type LoadOptions, type OutputTensor } from './models/mask2former/session.ts';
 export { parseMask2FormerConfig, parsePreprocessorConfig, resizeOutputSize, type Mask2FormerConfig, type PreprocessorConfig } from './config/index.ts';
 export { parseSafetensorsHeader, streamSafetensors, writeSafetensors, type LoadProgress, type SafetensorsSource } from './weights/safetensors.ts';

@@ -3,6 +3,7 @@
  * thresholds), get label maps and segments with names, compose overlays on the GPU, run on video.
  */
 import { checkpointFromFiles, checkpointFromUrl, type CheckpointSource } from './checkpoint.ts';
+import { toCoco, type CocoInstances, type CocoOptions, type CocoPanoptic } from './coco.ts';
 import { GpuError, ImageError } from './errors.ts';
 import { requestGpu, type GpuContext } from './gpu/device.ts';
 import { GraphBuilder } from './graph/builder.ts';
@@ -65,6 +66,8 @@ export interface SegmentationResult {
   overlay(style?: OverlayStyle): Promise<RgbaImage>;
   /** The segment under label-map pixel (x, y), if any. */
   segmentAt(x: number, y: number): Promise<SegmentInfo | undefined>;
+  /** COCO form (src/coco.ts): panoptic PNG + segments_info (panoptic, semantic) or RLE instance results; categories named from id2label. */
+  toCOCO(options?: CocoOptions): Promise<CocoPanoptic | CocoInstances>;
 }
 
 const DEFAULT_CACHE = 'maskgpu-weights';
@@ -171,7 +174,7 @@ export class Segmenter {
     const segments = seg.segments.map((s) => ({ ...s, label: names[s.labelId] ?? `LABEL_${s.labelId}` }));
     let cached: Promise<Int32Array> | undefined;
     const labelMap = (): Promise<Int32Array> => (cached ??= seg.labelMap());
-    return {
+    const result: SegmentationResult = {
       task: seg.task, width: seg.width, height: seg.height, segments, background: seg.background, timings, image, gpuBuffer: seg.gpu,
       labelMap,
       labelImage: async () => {
@@ -191,7 +194,9 @@ export class Segmenter {
         const id = (await labelMap())[Math.floor(y) * seg.width + Math.floor(x)];
         return id === seg.background ? undefined : segments.find((s) => s.id === id);
       },
+      toCOCO: (options = {}) => toCoco(result, { labels: names, ...options }),
     };
+    return result;
   }
 
   /**

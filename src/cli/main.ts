@@ -1,38 +1,37 @@
 /**
  * The maskgpu command line (Node, Dawn; SwiftShader on machines without a GPU).
+ *   maskgpu segment (--image FILE ... | --images DIR) [--out-dir DIR] ...   (segment.ts, args.ts)
  *   maskgpu infer --model DIR --image FILE --out OUT.safetensors [--pixel-values FILE] [--intermediates]
- * Any error: exit code 1 with a one-line reason on stderr.
+ *   maskgpu --version
+ * Any error: exit code 1 with a one-line reason on stderr (usage errors add the usage text).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { MaskgpuError } from '../errors.ts';
 import { requestNodeGpu } from '../gpu/node.ts';
 import { attentionMaskAsHf } from '../models/mask2former/model.ts';
 import { Mask2Former, type ForwardResult } from '../models/mask2former/session.ts';
 import { streamSafetensors, toFloat32, writeSafetensors, type WritableTensor } from '../weights/safetensors.ts';
-import { checkpointFromDir, readImage, writePng } from './node-io.ts';
-import { Segmenter } from '../segmenter.ts';
-import type { Task } from '../post/segment.ts';
+import { readImage } from '../image-io/index.ts';
+import { checkpointFromDir } from './node-io.ts';
+import { parseSegmentArgs, SEGMENT_USAGE, UsageError } from './args.ts';
+import { processSinks, type Sinks } from './progress.ts';
+import { runSegment } from './segment.ts';
+import pkg from '../../package.json';
 
-const USAGE = `usage:
-  maskgpu segment [--model DIR|URL] --image FILE [--task panoptic|instance|semantic] [--out overlay.png]
-                  [--json segments.json] [--label-map labels.png] [--threshold 0.5] [--mask-threshold 0.5]
-                  [--overlap 0.8] [--fuse 1,2] [--opacity 0.55]
-  maskgpu infer --model DIR --image FILE --out OUT.safetensors [--pixel-values FILE.safetensors] [--intermediates]
+const INFER_USAGE = `usage: maskgpu infer --model DIR --image FILE --out OUT.safetensors [--pixel-values FILE.safetensors] [--intermediates]
 
-  segment runs the model and HF's post-processing, prints the segments and writes what is asked
-          (--model defaults to the embedded shapes model in weights/shapes).
+  Runs Mask2FormerForUniversalSegmentation on one image (preprocessed on the GPU as the
+  checkpoint's preprocessor_config.json says, or pixel_values taken from a safetensors file)
+  and writes class_queries_logits, masks_queries_logits (F32) to OUT; --intermediates adds
+  every intermediate under the names of HF's outputs.`;
 
-  infer   runs Mask2FormerForUniversalSegmentation on one image (preprocessed on the GPU as the
-          checkpoint's preprocessor_config.json says, or pixel_values taken from a safetensors file)
-          and writes class_queries_logits, masks_queries_logits (F32) to OUT; --intermediates adds
-          every intermediate under the names of HF's outputs.`;
+const USAGE = `usage: maskgpu <command> [options]
 
-class UsageError extends MaskgpuError {
-  override name = 'UsageError';
-}
+  segment   segment images (PNG / JPEG) with a Mask2Former checkpoint; writes overlays,
+            label maps, segments and COCO files   (maskgpu segment --help)
+  infer     write a checkpoint's logits for one image as safetensors   (maskgpu infer --help)
+  --version print the version`;
 
 function fmtMs(ms: number): string {
   return ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(2)} ms`;
@@ -64,17 +63,23 @@ function toWritable(result: ForwardResult): Record<string, WritableTensor> {
 }
 
 async function infer(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      model: { type: 'string' },
-      image: { type: 'string' },
-      out: { type: 'string' },
-      'pixel-values': { type: 'string' },
-      intermediates: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        model: { type: 'string' },
+        image: { type: 'string' },
+        out: { type: 'string' },
+        'pixel-values': { type: 'string' },
+        intermediates: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? (e.message.split('. ')[0] ?? e.message) : String(e));
+  }
+  const { values } = parsed;
   if (!values.model) throw new UsageError('--model DIR is required');
   if (!values.out) throw new UsageError('--out OUT.safetensors is required');
   if (!values.image && !values['pixel-values']) throw new UsageError('--image FILE or --pixel-values FILE is required');
@@ -108,82 +113,48 @@ async function infer(args: string[]): Promise<void> {
   }
 }
 
-/** The embedded default model, next to dist/ in the package. */
-const DEFAULT_MODEL = fileURLToPath(new URL('../weights/shapes/', import.meta.url));
+/** The version of the package this CLI was built from. */
+export const VERSION: string = pkg.version;
 
-function numberArg(v: string | undefined, name: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`);
-  return n;
-}
-
-async function segment(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      model: { type: 'string' }, image: { type: 'string' }, task: { type: 'string', default: 'panoptic' },
-      out: { type: 'string' }, json: { type: 'string' }, 'label-map': { type: 'string' },
-      threshold: { type: 'string' }, 'mask-threshold': { type: 'string' }, overlap: { type: 'string' },
-      fuse: { type: 'string' }, opacity: { type: 'string' },
-    },
-    strict: true,
-  });
-  if (!values.image) throw new UsageError('--image FILE is required');
-  const task = values.task as Task;
-  if (!['semantic', 'instance', 'panoptic'].includes(task)) throw new UsageError(`--task must be semantic, instance or panoptic, got '${values.task}'`);
-  const fuse = values.fuse ? values.fuse.split(',').map((x) => numberArg(x.trim(), 'fuse', 0)) : undefined;
-  const modelPath = values.model ?? DEFAULT_MODEL;
-  const gpu = await requestNodeGpu();
-  try {
-    const t0 = performance.now();
-    const source = /^https?:\/\//.test(modelPath) ? modelPath : await checkpointFromDir(modelPath);
-    const segmenter = await Segmenter.load(source, { gpu, profile: process.env.MASKGPU_PROFILE === "1" });
-    console.log(`adapter: ${gpu.adapterName}`);
-    console.log(`model: ${modelPath} (${segmenter.model.weights.count} tensors, ${(segmenter.model.weights.bytes / 2 ** 20).toFixed(1)} MiB), loaded in ${fmtMs(performance.now() - t0)}`);
-    const image = readImage(values.image);
-    const result = await segmenter.segment(image, {
-      task,
-      threshold: numberArg(values.threshold, 'threshold', 0.5),
-      mask_threshold: numberArg(values['mask-threshold'], 'mask-threshold', 0.5),
-      overlap_mask_area_threshold: numberArg(values.overlap, 'overlap', 0.8),
-      ...(fuse ? { label_ids_to_fuse: fuse } : {}),
-    });
-    console.log(`${task} segmentation of ${values.image} (${image.width}x${image.height}): ${result.segments.length} segment(s)`);
-    for (const s of result.segments) {
-      console.log(`  id ${String(s.id).padStart(3)}  ${s.label.padEnd(16)} ${Number.isNaN(s.score) ? '     ' : s.score.toFixed(3)}  area ${s.area}${s.wasFused ? ' (fused)' : ''}`);
-    }
-    console.log(`timings: ${Object.entries(result.timings).map(([k, v]) => `${k} ${fmtMs(v)}`).join(', ')}`);
-    const write = (path: string, bytes: Uint8Array): void => {
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, bytes);
-      console.log(`wrote ${path}`);
-    };
-    if (values.out) write(values.out, writePng(await result.overlay({ opacity: numberArg(values.opacity, 'opacity', 0.55) })));
-    if (values['label-map']) write(values['label-map'], writePng(await result.labelImage()));
-    if (values.json) {
-      const json = { image: values.image, task, width: result.width, height: result.height, background: result.background, labels: segmenter.labels, segments: result.segments, timings: result.timings };
-      write(values.json, new TextEncoder().encode(`${JSON.stringify(json, (_, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v), 2)}\n`));
-    }
-    segmenter.dispose();
-  } finally {
-    gpu.dispose();
-  }
-}
-
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs one CLI invocation; returns the exit code (0 ok, 2 some images failed, 1 usage or fatal
+ * error, reported as one line on stderr; usage errors add the usage text).
+ */
+export async function main(argv: string[], sinks: Sinks = processSinks()): Promise<number> {
   const [command, ...rest] = argv;
+  let usage = USAGE;
   try {
-    if (command === 'infer') await infer(rest);
-    else if (command === 'segment') await segment(rest);
-    else if (command === undefined || command === '--help' || command === '-h') {
-      console.log(USAGE);
-      return command === undefined ? 1 : 0;
-    } else throw new UsageError(`unknown command '${command}'\n${USAGE}`);
-    return 0;
+    if (command === 'segment') {
+      usage = SEGMENT_USAGE;
+      const args = parseSegmentArgs(rest);
+      if (args.help) {
+        sinks.out(SEGMENT_USAGE);
+        return 0;
+      }
+      return await runSegment(args, sinks);
+    }
+    if (command === 'infer') {
+      usage = INFER_USAGE;
+      if (rest.includes('--help') || rest.includes('-h')) {
+        sinks.out(INFER_USAGE);
+        return 0;
+      }
+      await infer(rest);
+      return 0;
+    }
+    if (command === '--version' || command === '-v' || command === 'version') {
+      sinks.out(VERSION);
+      return 0;
+    }
+    if (command === '--help' || command === '-h' || command === 'help') {
+      sinks.out(USAGE);
+      return 0;
+    }
+    throw new UsageError(command === undefined ? 'no command given' : `unknown command '${command}'`);
   } catch (e) {
     const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    console.error(`maskgpu: ${msg.split('\n')[0]}`);
+    sinks.err(`maskgpu: ${msg.split('\n')[0]}\n`);
+    if (e instanceof UsageError) sinks.err(`\n${usage}\n`);
     return 1;
   }
 }

@@ -1,10 +1,9 @@
-/** Node-side file access for the CLI: checkpoint folders, PNG / JPEG images (pngjs, jpeg-js). */
-import { existsSync, openAsBlob, readFileSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+/** Node-side file access for the CLI: checkpoint folders, PNG output (image input: src/image-io). */
+import { existsSync, mkdirSync, openAsBlob, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { PNG } from 'pngjs';
-import jpeg from 'jpeg-js';
 import type { CheckpointSource } from '../checkpoint.ts';
-import { ImageError, WeightError } from '../errors.ts';
+import { OutputError, WeightError } from '../errors.ts';
 import type { RgbaImage } from '../image.ts';
 
 function readJsonFile(path: string): unknown {
@@ -34,29 +33,48 @@ export async function checkpointFromDir(dir: string): Promise<CheckpointSource> 
   };
 }
 
-/** Decodes a PNG or JPEG file to RGBA8. */
-export function readImage(path: string): RgbaImage {
-  if (!existsSync(path)) throw new ImageError(`${path}: no such file`);
-  const bytes = readFileSync(path);
-  const ext = extname(path).toLowerCase();
-  try {
-    if (ext === '.png' || bytes.subarray(0, 4).toString('latin1') === '\x89PNG') {
-      const png = PNG.sync.read(bytes);
-      return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
-    }
-    if (ext === '.jpg' || ext === '.jpeg' || (bytes[0] === 0xff && bytes[1] === 0xd8)) {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
-      return { width: img.width, height: img.height, data: img.data };
-    }
-  } catch (e) {
-    throw new ImageError(`${path}: cannot decode: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  throw new ImageError(`${path}: not a PNG or JPEG file`);
-}
+export { readImage } from '../image-io/index.ts';
 
 /** Encodes RGBA8 pixels as PNG. */
 export function writePng(img: RgbaImage): Buffer {
   const png = new PNG({ width: img.width, height: img.height });
   png.data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
   return PNG.sync.write(png);
+}
+
+const FS_REASONS: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', ENOSPC: 'no space left on the device',
+  EISDIR: 'is a directory', ENOTDIR: 'a parent path is a file, not a directory', EEXIST: 'already exists and is not a directory', EDQUOT: 'disk quota exceeded',
+};
+
+/** A file-system error as a typed one-line OutputError naming the path. */
+export function outputError(path: string, e: unknown): OutputError {
+  if (e instanceof OutputError) return e;
+  const code = (e as { code?: string }).code ?? '';
+  return new OutputError(`cannot write ${path}: ${FS_REASONS[code] ?? (e instanceof Error ? e.message : String(e))}${code ? ` (${code})` : ''}`);
+}
+
+/** Creates `dir` (and parents) and proves it writable with a probe file, before any work is done. */
+export function ensureWritableDir(dir: string): void {
+  const probe = join(dir, `.maskgpu-write-test-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (e) {
+    throw outputError(dir, e);
+  }
+}
+
+/** Writes through a temporary file in the same folder and a rename: readers never see half a file. */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  const tmp = join(dirname(path), `.${process.pid}.${Date.now()}.tmp`);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw outputError(path, e);
+  }
 }

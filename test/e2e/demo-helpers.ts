@@ -3,8 +3,8 @@
  * checkpoints beside it, build and run the Node CLI for comparison, decode PNGs, compare maps.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, cpSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
 import { build } from 'vite';
@@ -36,13 +36,16 @@ export async function runCli(repo: string, outDir: string, args: readonly string
   const code = 'const { main } = await import(process.argv[1]); process.exitCode = await main(process.argv.slice(2));';
   const env = { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json', XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' };
   const stdout = await new Promise<string>((ok, fail) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code, cli, 'segment', ...args, '--json', jsonPath], { cwd: repo, env });
+    // One image: its NAME-segments.json lands in the --out-dir; jsonPath is that file's copy.
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code, cli, 'segment', ...args, '--out-dir', `${jsonPath}.out`], { cwd: repo, env });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', fail);
     child.on('close', (rc) => (rc === 0 ? ok(out) : fail(new Error(`maskgpu CLI exited with ${rc}:\n${out}`))));
   });
+  const image = args[args.indexOf('--image') + 1] ?? '';
+  copyFileSync(join(`${jsonPath}.out`, `${basename(image, extname(image))}-segments.json`), jsonPath);
   return { json: JSON.parse(readFileSync(jsonPath, 'utf8')) as unknown, stdout, seconds: (performance.now() - t0) / 1000 };
 }
 
