@@ -7,7 +7,7 @@
  */
 import { Mask2Former, PostProcessor, checkpointFromUrl, type ImageSegmentation, type SegmentationResult, type Task } from '../src/index.ts';
 import { rgbaFromUrl } from './images.ts';
-import type { Controls, DemoApp } from './main.ts';
+import type { Controls, DemoApp } from './state.ts';
 import { generateShapes } from './shapes-generator.ts';
 
 export interface BufferTracker {
