@@ -58,39 +58,53 @@ export function setupCheckpoint(ctx: DemoContext): (source: string | File[]) => 
     return state.gpu;
   };
   const loadCheckpointNow = async (source: string | File[]): Promise<void> => {
-    const gpu = requireGpu();
+    const remote = state.remote;
+    const gpu = remote ? undefined : requireGpu();
     await actions.stopWebcam();
     const name = typeof source === 'string' ? source : `${source.length} file(s): ${source.map((f) => f.name).join(', ')}`;
     ctx.setStatus(`loading ${typeof source === 'string' ? source : 'files'}…`);
     el.progress.value = 0;
     const t0 = performance.now();
-    const remote = typeof source === 'string' && /^https?:/.test(source) && !source.startsWith(location.origin);
-    const seg = await Segmenter.load(typeof source === 'string' ? new URL(source, location.href).href : source, {
-      gpu,
-      onProgress: showProgress,
-      profile: gpu.features.timestampQuery,
-      ...(remote && el.cache.checked ? { cache: true } : {}),
-    });
-    // Swap only once the new model is in: a failed load keeps the old one.
-    const old = state.segmenter;
-    state.view?.dispose();
-    old?.dispose();
-    state.result = undefined;
-    state.hover = undefined;
-    state.segmenter = seg;
+    const remoteUrl = typeof source === 'string' && /^https?:/.test(source) && !source.startsWith(location.origin);
+    const target = typeof source === 'string' ? new URL(source, location.href).href : source;
+    let labels: Readonly<Record<number, string>>;
+    let tensors: number;
+    let bytes: number;
+    if (remote) {
+      // The model worker loads it; a failed load keeps the old one there too.
+      await remote.load(target, remoteUrl && el.cache.checked, showProgress);
+      ({ labels, tensors, bytes } = remote);
+      state.result = undefined;
+      state.hover = undefined;
+    } else {
+      const seg = await Segmenter.load(target, {
+        gpu,
+        onProgress: showProgress,
+        profile: gpu?.features.timestampQuery ?? false,
+        ...(remoteUrl && el.cache.checked ? { cache: true } : {}),
+      });
+      // Swap only once the new model is in: a failed load keeps the old one.
+      const old = state.segmenter;
+      state.view?.dispose();
+      old?.dispose();
+      state.result = undefined;
+      state.hover = undefined;
+      state.segmenter = seg;
+      state.view = new SegmentationView(requireGpu(), el.canvas);
+      ({ labels } = seg);
+      ({ count: tensors, bytes } = seg.model.weights);
+    }
     state.lastModelPass = undefined;
-    state.view = new SegmentationView(gpu, el.canvas);
     state.checkpoint = typeof source === 'string' ? source : name;
-    const weights = seg.model.weights;
     el.modelName.textContent = typeof source === 'string' ? source.replace(HF, 'hub:') : (source.find((f) => f.name.endsWith('.safetensors'))?.name ?? 'files');
-    el.modelName.title = `${Object.keys(seg.labels).length} labels; ${weights.count} tensors, ${fmtBytes(weights.bytes)} on the GPU`;
-    const fuseIds = defaultFuse(seg.labels);
+    el.modelName.title = `${Object.keys(labels).length} labels; ${tensors} tensors, ${fmtBytes(bytes)} on the GPU`;
+    const fuseIds = defaultFuse(labels);
     // Hub checkpoints say what they were trained for in their name (…-coco-panoptic, …-ade-semantic).
     const trained = /(semantic|instance|panoptic)/.exec(state.checkpoint)?.[1] as Task | undefined;
     actions.setControls({ fuseIds, fuse: fuseIds.length > 0, ...(trained ? { task: trained } : {}) });
     c2d.clearRect(0, 0, el.labels.width, el.labels.height);
     actions.setResultUi();
-    ctx.setStatus(`loaded ${Object.keys(seg.labels).length} labels in ${fmtMs(performance.now() - t0)}`);
+    ctx.setStatus(`loaded ${Object.keys(labels).length} labels in ${fmtMs(performance.now() - t0)}`);
     actions.rerun(); // the current image, with the new model (queued after this job)
   };
   const loadCheckpoint = (source: string | File[]): Promise<void> => ctx.enqueue(() => loadCheckpointNow(source));

@@ -8,7 +8,7 @@ export function $<T extends HTMLElement>(id: string): T {
 
 export function queryElements() {
   return {
-    adapter: $('adapter'), modelName: $('model-name'), status: $('status'),
+    adapter: $('adapter'), modelName: $('model-name'), status: $('status'), workerMode: $<HTMLAnchorElement>('worker-mode'),
     fatal: $('fatal'), fatalTitle: $('fatal-title'), fatalMessage: $('fatal-message'),
     error: $('error'), errorText: $('error-text'), errorClose: $<HTMLButtonElement>('error-close'),
     preset: $<HTMLSelectElement>('ckpt-preset'), ckptForm: $<HTMLFormElement>('ckpt-form'), ckptUrl: $<HTMLInputElement>('ckpt-url'),

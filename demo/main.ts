@@ -18,14 +18,20 @@ import { fmtMs, queryElements } from './dom.ts';
 import { rgbaFromUrl, type DemoImage } from './images.ts';
 import { setResultUi } from './legend.ts';
 import { setupSources } from './sources.ts';
-import { initialState, type DemoActions, type DemoApp, type DemoContext, type SegmentExtra } from './state.ts';
+import { RemoteModel } from './remote-model.ts';
+import { initialState, type DemoActions, type DemoApp, type DemoContext, type DemoResult, type SegmentExtra } from './state.ts';
 import { setupView } from './view.ts';
 import { setupWebcam } from './webcam.ts';
 
 export { DEFAULT_CHECKPOINT, checkpointUrl, defaultFuse } from './checkpoint.ts';
-export type { Controls, DemoApp, DemoState, SegmentExtra, Webcam } from './state.ts';
+export type { Controls, DemoApp, DemoResult, DemoState, SegmentExtra, Webcam } from './state.ts';
 
-export function createApp(): DemoApp {
+export interface AppOptions {
+  /** Run the model in a Web Worker (model-worker.ts) on a transferred canvas; the page keeps the UI. */
+  readonly worker?: boolean;
+}
+
+export function createApp(options: AppOptions = {}): DemoApp {
   const el = queryElements();
   const c2d = el.labels.getContext('2d');
   if (!c2d) throw new Error('demo: no 2D canvas context');
@@ -53,6 +59,12 @@ export function createApp(): DemoApp {
     setStatus('WebGPU unavailable');
   };
   el.errorClose.addEventListener('click', () => (el.error.hidden = true));
+  // The link reloads the page in the other mode (the canvas can only be transferred once).
+  const otherMode = new URLSearchParams(location.search);
+  if (options.worker) otherMode.delete('worker');
+  else otherMode.set('worker', '');
+  el.workerMode.href = `?${otherMode.toString().replace(/=(?=&|$)/g, '')}`;
+  el.workerMode.textContent = options.worker ? 'model on the main thread' : 'model in a worker';
 
   // ---- job queue ------------------------------------------------------------------------------
   let chain: Promise<unknown> = Promise.resolve();
@@ -72,24 +84,35 @@ export function createApp(): DemoApp {
   const sources = setupSources(ctx);
 
   // ---- segmentation ---------------------------------------------------------------------------
-  const segmentNow = async (image: DemoImage, name: string, extra: SegmentExtra = {}): Promise<SegmentationResult> => {
+  /** Main-thread results carry their GPU buffer (SegmentationView composes from it); worker results do not. */
+  const onGpuHere = (r: DemoResult): r is SegmentationResult => 'gpuBuffer' in r;
+  const segmentNow = async (image: DemoImage, name: string, extra: SegmentExtra = {}): Promise<DemoResult> => {
+    const remote = state.remote;
     const seg = state.segmenter;
     const view = state.view;
-    if (!seg || !view) throw new MaskgpuError('no checkpoint loaded');
-    setStatus(`segmenting ${name} (${image.width}×${image.height}, ${state.controls.task})…`);
+    if (!remote && (!seg || !view)) throw new MaskgpuError('no checkpoint loaded');
+    setStatus(`segmenting ${name} (${image.width}×${image.height}, ${state.controls.task})${remote ? ' in the model worker' : ''}…`);
     // Same image, same model, other controls: post-process the last model output again.
     const again = extra.again === true && state.lastModelPass === image;
-    const r = again ? await seg.resegment(controls.segmentOptions(extra)) : await seg.segment(image, controls.segmentOptions(extra));
+    const show = extra.show !== false;
+    const options = controls.segmentOptions(extra);
+    let r: DemoResult;
+    let full: SegmentationResult | undefined;
+    if (remote) r = await remote.segment(image, options, controls.overlayStyle(), again, show);
+    else if (seg) r = full = again ? await seg.resegment(options) : await seg.segment(image, options);
+    else throw new MaskgpuError('no checkpoint loaded');
     state.lastModelPass = image;
-    if (extra.show !== false) {
+    if (show) {
       state.showing = true;
       try {
         state.image = { pixels: image, name };
         state.result = r;
         state.hover = undefined;
         el.tooltip.hidden = true;
-        await view.show(seg, r, controls.overlayStyle());
-        await r.labelMap(); // read once now (hover hit-testing), before the next run reuses the buffer
+        if (full && seg && view) {
+          await view.show(seg, full, controls.overlayStyle());
+          await full.labelMap(); // read once now (hover hit-testing), before the next run reuses the buffer
+        }
       } finally {
         state.showing = false;
       }
@@ -99,7 +122,7 @@ export function createApp(): DemoApp {
     setStatus(`${r.segments.length} segment(s), ${fmtMs(r.timings.total ?? 0)}`);
     return r;
   };
-  const segment = (image: DemoImage, name: string, extra?: SegmentExtra): Promise<SegmentationResult> => enqueue(() => segmentNow(image, name, extra));
+  const segment = (image: DemoImage, name: string, extra?: SegmentExtra): Promise<DemoResult> => enqueue(() => segmentNow(image, name, extra));
 
   let rerunQueued = false;
   /** Segments the current image again with the current controls (changes made while waiting coalesce); `again`: only the controls changed (no model pass). */
@@ -118,19 +141,23 @@ export function createApp(): DemoApp {
   };
   const restyle = (): void => {
     const r = state.result;
+    if (!r || state.webcam) return;
+    const remote = state.remote;
     const seg = state.segmenter;
-    if (!r || !seg || state.webcam) return;
+    if (!remote && !seg) return;
     enqueue(async () => {
-      if (state.result !== r || !state.view) return;
+      if (state.result !== r) return;
       state.showing = true;
       try {
-        await state.view.show(seg, r, controls.overlayStyle());
+        if (remote) await remote.restyle(controls.overlayStyle());
+        else if (seg && state.view && onGpuHere(r)) await state.view.show(seg, r, controls.overlayStyle());
       } finally {
         state.showing = false;
       }
       canvasView.drawOverlayLabels();
     }).catch(showError);
   };
+
   Object.assign(actions, {
     segment, rerun, restyle,
     setControls: controls.setControls, segmentOptions: controls.segmentOptions, overlayStyle: controls.overlayStyle,
@@ -142,6 +169,22 @@ export function createApp(): DemoApp {
   // ---- start ----------------------------------------------------------------------------------
   controls.writeControls();
   const ready = (async () => {
+    if (options.worker) {
+      let remote: RemoteModel;
+      try {
+        remote = await RemoteModel.start(el.canvas);
+      } catch (e) {
+        showFatal('WebGPU is not available in a worker here', e);
+        throw e;
+      }
+      state.remote = remote;
+      el.webcam.disabled = true;
+      el.webcam.title = 'the webcam runs with the model on the main thread: open the page without ?worker';
+      el.adapter.textContent = `${remote.info.adapter} (model in a Web Worker)`;
+      el.adapter.title = remote.info.description;
+      await loadCheckpoint(DEFAULT_CHECKPOINT);
+      return;
+    }
     let gpu: GpuContext;
     try {
       gpu = await requestGpu({
@@ -165,9 +208,10 @@ export function createApp(): DemoApp {
 async function main(): Promise<void> {
   const test = new URLSearchParams(location.search).has('test');
   // The test hooks wrap GPUDevice.prototype.createBuffer, so they load before any device exists.
+  const worker = new URLSearchParams(location.search).has('worker');
   const hooks = test ? await import('./test-hooks.ts') : undefined;
   const tracker = hooks?.trackBuffers();
-  const app = createApp();
+  const app = createApp({ worker });
   hooks?.expose(app, tracker);
   try {
     await app.ready;

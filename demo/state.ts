@@ -6,6 +6,7 @@
 import type { GpuContext, LoadProgress, SegmentOptions, SegmentationResult, SegmentationView, Segmenter, Task } from '../src/index.ts';
 import type { DemoElements } from './dom.ts';
 import type { DemoImage } from './images.ts';
+import type { RemoteModel } from './remote-model.ts';
 
 /** What the sliders and toggles say. */
 export interface Controls {
@@ -19,13 +20,21 @@ export interface Controls {
   fuseIds: number[];
 }
 
+/**
+ * A result as the page uses it: a Segmenter's (main-thread mode), or the model worker's
+ * (`?worker`: no GPU buffer on this side; the label map was sent along).
+ */
+export type DemoResult = Omit<SegmentationResult, 'gpuBuffer'>;
+
 export interface DemoState {
   gpu: GpuContext | undefined;
   segmenter: Segmenter | undefined;
   view: SegmentationView | undefined;
+  /** `?worker`: the model runs in a Web Worker (segmenter, view and gpu stay undefined here). */
+  remote: RemoteModel | undefined;
   checkpoint: string;
   image: { readonly pixels: DemoImage; readonly name: string } | undefined;
-  result: SegmentationResult | undefined;
+  result: DemoResult | undefined;
   controls: Controls;
   /** Segment id under the mouse. */
   hover: number | undefined;
@@ -40,7 +49,7 @@ export interface DemoState {
 
 export function initialState(): DemoState {
   return {
-    gpu: undefined, segmenter: undefined, view: undefined, checkpoint: '', image: undefined, result: undefined,
+    gpu: undefined, segmenter: undefined, view: undefined, remote: undefined, checkpoint: '', image: undefined, result: undefined,
     controls: { task: 'panoptic', threshold: 0.5, maskThreshold: 0.5, overlap: 0.8, opacity: 0.55, borders: true, fuse: true, fuseIds: [1, 2] },
     hover: undefined, progress: undefined, webcam: undefined, showing: false, status: '', lastModelPass: undefined,
   };
@@ -74,9 +83,9 @@ export interface DemoApp {
   enqueue<T>(job: () => Promise<T>): Promise<T>;
   loadCheckpoint(source: string | File[]): Promise<void>;
   /** Queued segmentation of an image with the current controls. */
-  segment(image: DemoImage, name: string, extra?: SegmentExtra): Promise<SegmentationResult>;
+  segment(image: DemoImage, name: string, extra?: SegmentExtra): Promise<DemoResult>;
   /** The same, for use inside a job. */
-  segmentNow(image: DemoImage, name: string, extra?: SegmentExtra): Promise<SegmentationResult>;
+  segmentNow(image: DemoImage, name: string, extra?: SegmentExtra): Promise<DemoResult>;
   setControls(c: Partial<Controls>): void;
   /** Redraws overlay and labels with the current view. */
   redraw(): void;
@@ -88,7 +97,7 @@ export interface DemoApp {
 /** What each module offers the others (filled in by createApp as the modules are set up). */
 export interface DemoActions {
   // main: segmentation
-  segment(image: DemoImage, name: string, extra?: SegmentExtra): Promise<SegmentationResult>;
+  segment(image: DemoImage, name: string, extra?: SegmentExtra): Promise<DemoResult>;
   /** Segments the current image again; `again`: only the controls changed (no model pass). */
   rerun(again?: boolean): void;
   /** Composes the current result again with the current style (no model pass, no post-processing). */

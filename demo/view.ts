@@ -17,17 +17,26 @@ export interface ViewActions {
   preview(img: DemoImage): void;
 }
 
+/** What the page draws through: the SegmentationView here, or the model worker's (RemoteModel). */
+interface Viewer {
+  readonly view: ViewTransform;
+  draw(): void;
+  toImage(x: number, y: number): [number, number] | undefined;
+}
+
 export function setupView(ctx: DemoContext): ViewActions {
   const { el, state, c2d, actions } = ctx;
+  const active = (): Viewer | undefined => state.view ?? state.remote;
 
   const drawOverlayLabels = (): void => {
     const r = state.result;
-    if (!r || !state.view) return;
-    drawLabels(c2d, state.view.view, r.segments, state.hover);
+    const v = active();
+    if (!r || !v) return;
+    drawLabels(c2d, v.view, r.segments, state.hover);
   };
   const redraw = (): void => {
     if (state.showing) return;
-    state.view?.draw();
+    active()?.draw();
     drawOverlayLabels();
   };
   const preview = (img: DemoImage): void => {
@@ -45,11 +54,16 @@ export function setupView(ctx: DemoContext): ViewActions {
   const resize = (): void => {
     const w = Math.max(1, Math.round(el.stage.clientWidth * dpr()));
     const h = Math.max(1, Math.round(el.stage.clientHeight * dpr()));
-    if (el.canvas.width === w && el.canvas.height === h && el.labels.width === w) return;
-    el.canvas.width = el.labels.width = w;
-    el.canvas.height = el.labels.height = h;
+    const remote = state.remote;
+    if (el.labels.width === w && el.labels.height === h && (remote ? remote.canvasWidth === w && remote.canvasHeight === h : el.canvas.width === w && el.canvas.height === h)) return;
+    // A canvas transferred to the model worker is resized there (with the next draw).
+    if (remote) remote.resize(w, h);
+    else (el.canvas.width = w), (el.canvas.height = h);
+    el.labels.width = w;
+    el.labels.height = h;
     const r = state.result;
-    if (r && state.view) state.view.view.fit(r.width, r.height, w, h);
+    const v = active();
+    if (r && v) v.view.fit(r.width, r.height, w, h);
     redraw();
   };
   new ResizeObserver(resize).observe(el.stage);
@@ -57,7 +71,8 @@ export function setupView(ctx: DemoContext): ViewActions {
 
   const fit = (): void => {
     const r = state.result;
-    if (r && state.view) state.view.view.fit(r.width, r.height, el.canvas.width, el.canvas.height);
+    const v = active();
+    if (r && v) v.view.fit(r.width, r.height, el.labels.width, el.labels.height);
     redraw();
   };
   el.fit.addEventListener('click', fit);
@@ -79,17 +94,18 @@ export function setupView(ctx: DemoContext): ViewActions {
     return [(e.clientX - rect.left) * dpr(), (e.clientY - rect.top) * dpr()];
   };
   el.stage.addEventListener('wheel', (e) => {
-    if (!state.result || !state.view) return;
+    const v = active();
+    if (!state.result || !v) return;
     e.preventDefault();
     const [x, y] = local(e);
-    state.view.view.zoom(Math.exp(-e.deltaY * 0.0015), x, y);
+    v.view.zoom(Math.exp(-e.deltaY * 0.0015), x, y);
     el.tooltip.hidden = true;
     redraw();
   }, { passive: false });
   let drag: { x: number; y: number; id: number } | undefined;
   let hoverSeq = 0;
   el.stage.addEventListener('pointerdown', (e) => {
-    if (e.button !== 0 || !state.view) return;
+    if (e.button !== 0 || !active()) return;
     drag = { x: e.clientX, y: e.clientY, id: e.pointerId };
     hoverSeq++;
     el.tooltip.hidden = true;
@@ -107,7 +123,7 @@ export function setupView(ctx: DemoContext): ViewActions {
   el.stage.addEventListener('dblclick', fit);
   const hover = async (e: PointerEvent): Promise<void> => {
     const r = state.result;
-    const view = state.view;
+    const view = active();
     if (!r || !view) return;
     const [x, y] = local(e);
     const at = view.toImage(x, y);
@@ -135,8 +151,9 @@ export function setupView(ctx: DemoContext): ViewActions {
     el.tooltip.style.top = `${Math.max(4, e.clientY - rect.top - 30)}px`;
   };
   el.stage.addEventListener('pointermove', (e) => {
-    if (drag && drag.id === e.pointerId && state.view) {
-      state.view.view.pan((e.clientX - drag.x) * dpr(), (e.clientY - drag.y) * dpr());
+    const v = active();
+    if (drag && drag.id === e.pointerId && v) {
+      v.view.pan((e.clientX - drag.x) * dpr(), (e.clientY - drag.y) * dpr());
       drag.x = e.clientX;
       drag.y = e.clientY;
       redraw();

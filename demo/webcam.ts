@@ -67,6 +67,7 @@ export function setupWebcam(ctx: DemoContext): WebcamActions {
     w.handle = handle;
   };
   const startWebcam = async (): Promise<void> => {
+    if (state.remote) throw new MaskgpuError('the webcam runs with the model on the main thread: open the page without ?worker');
     if (!state.segmenter || !state.view) throw new MaskgpuError('no checkpoint loaded');
     if (!navigator.mediaDevices?.getUserMedia) throw new MaskgpuError('this browser has no camera access (navigator.mediaDevices.getUserMedia)');
     const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });

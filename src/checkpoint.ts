@@ -96,6 +96,8 @@ export async function checkpointFromUrl(folder: string, o: FetchOptions = {}): P
 export interface ResumeOptions {
   /** Re-requests after a broken connection, per break (default 3). */
   readonly retries?: number;
+  /** Bodies with a smaller Content-Length are passed through as they are (default 1 MiB). */
+  readonly minBytes?: number;
 }
 
 function urlOf(input: RequestInfo | URL): string {
@@ -128,21 +130,25 @@ function skipBytes(reader: ReadableStreamDefaultReader<Uint8Array>, skip: number
  * again for the rest (`Range: bytes=<received>-`, the request that failed, so a hub redirect is
  * followed afresh) and continues on a 206; a server that answers 200 instead is read from the
  * start with the bytes already delivered skipped (a restarted download). The caller sees one
- * uninterrupted body. A changed ETag, an error status or `retries` failed attempts in a row end
- * the body with a DownloadError naming the URL and how far it got.
+ * uninterrupted body; bodies under `minBytes` (configs) pass through untouched. A changed ETag,
+ * an error status or `retries` failed attempts in a row end the body with a DownloadError naming
+ * the URL and how far it got.
  */
 export function resumingFetch(base: typeof fetch = globalThis.fetch.bind(globalThis), options: ResumeOptions = {}): typeof fetch {
   const retries = options.retries ?? 3;
+  const minBytes = options.minBytes ?? 2 ** 20;
   return async (input, init) => {
     const res = await base(input, init);
     const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     const coding = res.headers.get('content-encoding');
     const ranged = new Headers(init?.headers).has('range') || (input instanceof Request && input.headers.has('range'));
-    if (method !== 'GET' || res.status !== 200 || !res.body || ranged || (coding !== null && coding !== '' && coding !== 'identity')) return res;
-    const url = urlOf(input);
-    const etag = res.headers.get('etag');
     const lengthHeader = res.headers.get('content-length');
     const total = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+    if (method !== 'GET' || res.status !== 200 || !res.body || ranged || (coding !== null && coding !== '' && coding !== 'identity')) return res;
+    // Small files (configs) are not worth resuming: a broken one fails as it is.
+    if (total !== undefined && total < minBytes) return res;
+    const url = urlOf(input);
+    const etag = res.headers.get('etag');
     const signal = init?.signal ?? undefined;
     let reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
     let received = 0;
