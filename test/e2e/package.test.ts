@@ -121,8 +121,8 @@ describe('the npm package', () => {
     const files = pack.files.map((f) => f.path).sort();
     console.log(`npm pack in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pack.filename}, ${(pack.size / 2 ** 20).toFixed(2)} MiB packed, ${(pack.unpackedSize / 2 ** 20).toFixed(2)} MiB unpacked, ${files.length} files`);
     console.log(files.filter((f) => !f.startsWith('dist/types/')).join(', '));
-    for (const f of ['package.json', 'README.md', 'bin/maskgpu.mjs', 'dist/maskgpu.js', 'dist/node.js', 'dist/cli.js', 'dist/types/index.d.ts', 'dist/types/node.d.ts', 'weights/shapes/model.safetensors', 'weights/shapes/config.json']) expect(files).toContain(f);
-    const unwanted = files.filter((f) => /(^|\/)(test|tests|demo|demo-dist|fixtures|bench|scripts|shaders|src)\//.test(f) || /\.test\.|\.map$|examples\.json$|metrics\.json$/.test(f));
+    for (const f of ['package.json', 'README.md', 'bin/maskgpu.mjs', 'dist/maskgpu.js', 'dist/maskgpu.js.map', 'dist/node.js', 'dist/cli.js', 'dist/types/index.d.ts', 'dist/types/node.d.ts', 'weights/shapes/model.safetensors', 'weights/shapes/config.json']) expect(files).toContain(f);
+    const unwanted = files.filter((f) => /(^|\/)(test|tests|demo|demo-dist|fixtures|bench|scripts|shaders|src)\//.test(f) || /\.test\.|examples\.json$|metrics\.json$/.test(f));
     expect(unwanted).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { description: string };
     expect(pkg.description).toMatch(/^Mask2Former/);
