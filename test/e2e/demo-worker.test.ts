@@ -86,6 +86,12 @@ async function probe<T>(page: OpenedPage['page'], run: () => Promise<T>): Promis
 const segmentExample = (page: OpenedPage['page']): Promise<SegmentReport> =>
   page.evaluate(() => (window.__maskgpu as MaskgpuHooks).segmentUrl('./shapes/example-0.png', { task: 'panoptic', label_ids_to_fuse: [1, 2] }));
 
+/**
+ * Page errors less Chromium's spurious `requestfailed ERR_ABORTED` for a fully read weight stream
+ * (playwright#42742; see demo.test.ts): the loads themselves are checked by the results.
+ */
+const errorsOf = (o: OpenedPage): string[] => o.errors.filter((e) => !/^requestfailed: \S+\/model\.safetensors net::ERR_ABORTED$/.test(e));
+
 const fmt = (name: string, r: { long: number[]; frames: number; maxGap: number; ms: number }): string =>
   `${name}: ${(r.ms / 1000).toFixed(1)} s; main thread: ${r.long.length} long task(s), longest ${Math.max(0, ...r.long).toFixed(0)} ms, total ${r.long.reduce((a, b) => a + b, 0).toFixed(0)} ms; ${r.frames} frames, longest gap ${r.maxGap.toFixed(0)} ms`;
 
@@ -129,7 +135,7 @@ describe('demo page with the model in a Web Worker', () => {
     console.log(`worker canvas screenshot ${shot.width}x${shot.height}: ${colours.size} colours; tooltip at the centre: '${tooltip.replace(/\s+/g, ' ')}'; legend: ${(await page.locator('#legend li .name').allInnerTexts()).join(', ')}`);
     expect(colours.size).toBeGreaterThan(8);
     expect(tooltip).toMatch(/sky|ground|object/);
-    expect(opened.errors).toEqual([]);
+    expect(errorsOf(opened)).toEqual([]);
     await page.close();
   });
 
@@ -142,7 +148,7 @@ describe('demo page with the model in a Web Worker', () => {
     console.log(fmt('main thread, first pass (compiles kernels)', first));
     console.log(fmt('main thread, second pass', second));
     expect(second.value.segments).toEqual(workerSegments);
-    expect(opened.errors).toEqual([]);
+    expect(errorsOf(opened)).toEqual([]);
     await page.close();
   });
 });
