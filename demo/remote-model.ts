@@ -9,7 +9,8 @@ import type { DemoImage } from './images.ts';
 import { copyMatrix, type ExportReply, type InitReply, type LoadReply, type ModelReply, type ModelRequest, type SegmentReply, type Style } from './model-protocol.ts';
 import type { DemoResult } from './state.ts';
 
-type Request = ModelRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+/** A request without its id (call() numbers it). */
+type Outgoing = ModelRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 export class RemoteModel {
   /** image -> screen, mirrored from the worker's view. */
@@ -53,7 +54,7 @@ export class RemoteModel {
     }
   }
 
-  private call(req: Request, transfer: Transferable[] = [], progress?: (p: LoadProgress) => void): Promise<unknown> {
+  private call(req: Outgoing, transfer: Transferable[] = [], progress?: (p: LoadProgress) => void): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((ok, fail) => {
       this.pending.set(id, { ok, fail, ...(progress ? { progress } : {}) });
