@@ -136,8 +136,9 @@ describe('Segmenter in a Web Worker', () => {
     expect(run.progressEvents).toBeGreaterThan(0);
     // Responsive: the main thread ran frames throughout and no task of its own blocked it for long.
     expect(run.frames).toBeGreaterThan(5);
-    expect(longest).toBeLessThan(200);
-    expect(longTotal / run.passMs).toBeLessThan(0.1);
+    // Bounds as in demo-worker.test.ts: SwiftShader saturating the CPU stretches main-thread tasks.
+    expect(longest).toBeLessThan(500);
+    expect(longTotal / run.passMs).toBeLessThan(0.05);
 
     // The transferred canvas shows the overlay (several colours, not one cleared background).
     mkdirSync(SHOTS, { recursive: true });
