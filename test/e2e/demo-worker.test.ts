@@ -26,7 +26,9 @@ const CANVAS_FLAGS = ['--use-vulkan=swiftshader', '--use-angle=vulkan'];
 /** Upper bound for the page's longest main-thread task while the worker runs a pass (see the test). */
 const LONGEST_TASK_MS = 500;
 
-interface Probe { long: number[]; frames: number; maxGap: number; last: number; stop: boolean }
+interface Probe { long: number[]; scripts: string[]; frames: number; maxGap: number; last: number; stop: boolean }
+/** Long Animation Frames API entries (Chromium 123+), for what ran in a long frame. */
+interface LoafScript { invoker: string; sourceURL: string; sourceFunctionName: string; duration: number }
 declare global {
   interface Window {
     __pageProbe?: Probe;
@@ -59,13 +61,24 @@ async function openDemo(query: string): Promise<OpenedPage> {
 }
 
 /** Long tasks and frames on the page's main thread while `run` goes on. */
-async function probe<T>(page: OpenedPage['page'], run: () => Promise<T>): Promise<{ value: T; long: number[]; frames: number; maxGap: number; ms: number }> {
+async function probe<T>(page: OpenedPage['page'], run: () => Promise<T>): Promise<{ value: T; long: number[]; scripts: string[]; frames: number; maxGap: number; ms: number }> {
   await page.evaluate(() => {
-    const p: Probe = { long: [], frames: 0, maxGap: 0, last: performance.now(), stop: false };
+    const p: Probe = { long: [], scripts: [], frames: 0, maxGap: 0, last: performance.now(), stop: false };
     window.__pageProbe = p;
     new PerformanceObserver((list) => {
       if (!p.stop) for (const e of list.getEntries()) p.long.push(e.duration);
     }).observe({ type: 'longtask' });
+    // Which scripts ran in the long frames (attribution the longtask entries do not give).
+    if (PerformanceObserver.supportedEntryTypes.includes('long-animation-frame')) {
+      new PerformanceObserver((list) => {
+        if (p.stop) return;
+        for (const e of list.getEntries()) {
+          for (const sc of ((e as unknown as { scripts?: LoafScript[] }).scripts ?? [])) {
+            if (sc.duration >= 50) p.scripts.push(`${sc.duration.toFixed(0)} ms ${sc.invoker} ${sc.sourceFunctionName || ''} ${sc.sourceURL.split('/').pop() ?? ''}`.trim());
+          }
+        }
+      }).observe({ type: 'long-animation-frame' });
+    }
     const frame = (t: number): void => {
       p.frames++;
       p.maxGap = Math.max(p.maxGap, t - p.last);
@@ -81,7 +94,7 @@ async function probe<T>(page: OpenedPage['page'], run: () => Promise<T>): Promis
   const p = await page.evaluate(() => {
     const q = window.__pageProbe as Probe;
     q.stop = true;
-    return { long: q.long, frames: q.frames, maxGap: q.maxGap };
+    return { long: q.long, scripts: q.scripts, frames: q.frames, maxGap: q.maxGap };
   });
   return { value, ...p, ms };
 }
@@ -95,8 +108,8 @@ const segmentExample = (page: OpenedPage['page']): Promise<SegmentReport> =>
  */
 const errorsOf = (o: OpenedPage): string[] => o.errors.filter((e) => !/^requestfailed: \S+\/model\.safetensors net::ERR_ABORTED$/.test(e));
 
-const fmt = (name: string, r: { long: number[]; frames: number; maxGap: number; ms: number }): string =>
-  `${name}: ${(r.ms / 1000).toFixed(1)} s; main thread: ${r.long.length} long task(s), longest ${Math.max(0, ...r.long).toFixed(0)} ms, total ${r.long.reduce((a, b) => a + b, 0).toFixed(0)} ms; ${r.frames} frames, longest gap ${r.maxGap.toFixed(0)} ms`;
+const fmt = (name: string, r: { long: number[]; scripts: string[]; frames: number; maxGap: number; ms: number }): string =>
+  `${name}: ${(r.ms / 1000).toFixed(1)} s; main thread: ${r.long.length} long task(s), longest ${Math.max(0, ...r.long).toFixed(0)} ms, total ${r.long.reduce((a, b) => a + b, 0).toFixed(0)} ms; ${r.frames} frames, longest gap ${r.maxGap.toFixed(0)} ms; scripts >= 50 ms in long frames: ${r.scripts.join('; ') || 'none'}`;
 
 describe('demo page with the model in a Web Worker', () => {
   it('segments example-0 equal to HF in the worker; the main thread stays responsive; canvas and hover work', async () => {
