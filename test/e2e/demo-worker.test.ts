@@ -136,7 +136,8 @@ describe('demo page with the model in a Web Worker', () => {
     workerSegments = segs;
     // Responsive: no main-thread task near a pass's length, and long tasks a small share of it. On a
     // CPU adapter SwiftShader saturates the cores, which stretches whatever the main thread runs
-    // (image decoding, DOM updates): measured 70-203 ms for the longest task over runs.
+    // (image decoding, DOM updates): measured 57-394 ms for the longest task over four runs, the
+    // longest on the first pass, attributed to the page's handling of the first result.
     for (const r of [first, second]) {
       expect(Math.max(0, ...r.long)).toBeLessThan(LONGEST_TASK_MS);
       expect(r.long.reduce((a, b) => a + b, 0) / r.ms).toBeLessThan(0.05);
