@@ -11,6 +11,8 @@ export default defineConfig(({ mode }) =>
         root: 'demo',
         base: './',
         publicDir: resolve(__dirname, 'weights'),
+        // The model worker (demo/model-worker.ts, `?worker`) imports the library: an ES module worker.
+        worker: { format: 'es' },
         build: {
           outDir: resolve(__dirname, 'demo-dist'),
           emptyOutDir: true,

@@ -5,9 +5,9 @@
  * Mask2Former + PostProcessor directly (the public Segmenter takes one image at a time, while the
  * HF fixtures post-processed their batch together).
  */
-import { Mask2Former, PostProcessor, checkpointFromUrl, type ImageSegmentation, type SegmentationResult, type Task } from '../src/index.ts';
+import { Mask2Former, PostProcessor, checkpointFromUrl, type ImageSegmentation, type Task } from '../src/index.ts';
 import { rgbaFromUrl } from './images.ts';
-import type { Controls, DemoApp } from './main.ts';
+import type { Controls, DemoApp, DemoResult } from './state.ts';
 import { generateShapes } from './shapes-generator.ts';
 
 export interface BufferTracker {
@@ -157,12 +157,12 @@ function controlsFor(o: SegmentUrlOptions, current: Controls): Partial<Controls>
 
 export function expose(app: DemoApp, tracker: BufferTracker | undefined): void {
   const { state } = app;
-  const labels = (): Readonly<Record<number, string>> => state.segmenter?.labels ?? {};
-  const report = async (r: SegmentationResult, withMap: boolean): Promise<SegmentReport> => ({
+  const labels = (): Readonly<Record<number, string>> => state.segmenter?.labels ?? state.remote?.labels ?? {};
+  const report = async (r: DemoResult, withMap: boolean): Promise<SegmentReport> => ({
     task: r.task, width: r.width, height: r.height, background: r.background,
     segments: r.segments.map((s) => toJson(s, labels())),
     ...(withMap ? { labelMap: Array.from(await r.labelMap()) } : {}),
-    timings: { ...r.timings }, adapter: state.gpu?.adapterName ?? '',
+    timings: { ...r.timings }, adapter: state.gpu?.adapterName ?? state.remote?.info.adapter ?? '',
   });
   const segmentImage = async (img: Parameters<DemoApp['segment']>[0], name: string, o: SegmentUrlOptions): Promise<SegmentReport> => {
     app.setControls(controlsFor(o, state.controls));
@@ -183,7 +183,7 @@ export function expose(app: DemoApp, tracker: BufferTracker | undefined): void {
 
   window.__maskgpu = {
     ready: app.ready,
-    adapter: () => state.gpu?.adapterName ?? '',
+    adapter: () => state.gpu?.adapterName ?? state.remote?.info.adapter ?? '',
     status: () => ({
       text: state.status, checkpoint: state.checkpoint,
       progress: state.progress ? { loaded: state.progress.loaded, total: state.progress.total } : null,

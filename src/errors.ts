@@ -41,6 +41,22 @@ export class WeightError extends MaskgpuError {
   }
 }
 
+/**
+ * A download failed: an HTTP error status (`status`; 0 when the connection broke and could not be
+ * resumed), for the file named in `file` (the URL asked for).
+ */
+export class DownloadError extends WeightError {
+  override name = 'DownloadError';
+
+  constructor(
+    file: string,
+    readonly status: number,
+    detail: string,
+  ) {
+    super(file, undefined, detail, 'http');
+  }
+}
+
 /** A config.json / preprocessor_config.json value maskgpu cannot honour or does not understand. */
 export class ConfigError extends MaskgpuError {
   override name = 'ConfigError';

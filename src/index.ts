@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * maskgpu: MaskFormer / Mask2Former universal segmentation on WebGPU.
  *

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Node-only helpers (`maskgpu/node`): a WebGPU device through Dawn (SwiftShader without a GPU),
  * checkpoint folders on disk, PNG / JPEG files decoded as Pillow decodes them.

@@ -2,7 +2,8 @@
  * The main entry point: load a checkpoint, segment images (semantic / instance / panoptic, HF's
  * thresholds), get label maps and segments with names, compose overlays on the GPU, run on video.
  */
-import { checkpointFromFiles, checkpointFromUrl, type CheckpointSource } from './checkpoint.ts';
+import { checkpointFetch, checkpointFromFiles, checkpointFromUrl, type CheckpointSource } from './checkpoint.ts';
+export { cachingFetch } from './checkpoint.ts';
 import { toCoco, type CocoInstances, type CocoOptions, type CocoPanoptic } from './coco.ts';
 import { GpuError, ImageError } from './errors.ts';
 import { requestGpu, type GpuContext } from './gpu/device.ts';
@@ -78,20 +79,6 @@ function checkTask(task: Task | undefined): Task {
   return t;
 }
 
-/** A fetch that answers from (and fills) the Cache API, so weights download once. */
-export function cachingFetch(cacheName: string, base: typeof fetch = globalThis.fetch.bind(globalThis)): typeof fetch {
-  return async (input, init) => {
-    if (typeof caches === 'undefined' || (init?.method && init.method !== 'GET')) return base(input, init);
-    const cache = await caches.open(cacheName);
-    const key = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const hit = await cache.match(key);
-    if (hit) return hit;
-    const res = await base(input, init);
-    if (res.ok) await cache.put(key, res.clone());
-    return res;
-  };
-}
-
 export class Segmenter {
   private readonly post: PostProcessor;
   /** The last segment()'s image and model output (valid until the next model pass). */
@@ -116,7 +103,7 @@ export class Segmenter {
     const gpu = options.gpu ?? (await requestGpu());
     try {
       const cacheName = options.cache === true ? DEFAULT_CACHE : typeof options.cache === 'string' ? options.cache : undefined;
-      const f = cacheName ? cachingFetch(cacheName, options.fetch) : options.fetch;
+      const f = checkpointFetch({ ...(options.fetch ? { fetch: options.fetch } : {}), cacheName });
       let ckpt: CheckpointSource;
       if (typeof source === 'string' || source instanceof URL) ckpt = await checkpointFromUrl(String(source), { ...(f ? { fetch: f } : {}), ...(options.signal ? { signal: options.signal } : {}) });
       else if ('config' in (source as object) && 'weights' in (source as object)) ckpt = source as CheckpointSource;
