@@ -207,12 +207,12 @@ export class CompiledGraph {
         pass.end();
       }
       device.queue.submit([encoder.finish()]);
-      await device.queue.onSubmittedWorkDone();
+      await this.ctx.settle(device.queue.onSubmittedWorkDone(), `${this.label}: pass`);
     }
     const wallMs = performance.now() - t0;
     if (!this.querySet) return { wallMs };
     const read = this.queryRead as GPUBuffer;
-    await read.mapAsync(GPUMapMode.READ);
+    await this.ctx.settle(read.mapAsync(GPUMapMode.READ), `${this.label}: timestamps`);
     const ts = new BigInt64Array(read.getMappedRange().slice(0));
     read.unmap();
     const steps = this.bindings.map((b, i) => ({ label: b.step.label, ms: Number((ts[2 * i + 1] as bigint) - (ts[2 * i] as bigint)) / 1e6 }));
@@ -236,11 +236,11 @@ export class CompiledGraph {
       this.encodeStep(pass, b);
       pass.end();
       device.queue.submit([encoder.finish()]);
-      const oom = await device.popErrorScope();
-      const invalid = await device.popErrorScope();
+      const oom = await this.ctx.settle(device.popErrorScope(), b.step.label);
+      const invalid = await this.ctx.settle(device.popErrorScope(), b.step.label);
       const err = invalid ?? oom;
       if (err) throw new GpuError(`step ${b.step.label} (${b.step.kernel.name})`, err.message);
-      await device.queue.onSubmittedWorkDone();
+      await this.ctx.settle(device.queue.onSubmittedWorkDone(), b.step.label);
     }
   }
 
@@ -259,6 +259,7 @@ export class CompiledGraph {
   /** Reads outputs back (one encoder, one submit for all). Staging buffers are kept for reuse. */
   async read(names: readonly string[]): Promise<Map<string, HostArray>> {
     if (this.disposed) throw new GpuError(this.label, 'read() after dispose()');
+    this.ctx.assertAlive();
     const { device } = this.ctx;
     const encoder = device.createCommandEncoder({ label: `maskgpu:${this.label}:readback` });
     const jobs = names.map((name) => {
@@ -276,7 +277,7 @@ export class CompiledGraph {
     const out = new Map<string, HostArray>();
     await Promise.all(
       jobs.map(async ({ name, staging, t }) => {
-        await staging.mapAsync(GPUMapMode.READ);
+        await this.ctx.settle(staging.mapAsync(GPUMapMode.READ), `${this.label}: read ${name}`);
         const bytes = staging.getMappedRange().slice(0, numel(t.shape) * 4);
         staging.unmap();
         out.set(name, t.dtype === 'f32' ? new Float32Array(bytes) : t.dtype === 'u32' ? new Uint32Array(bytes) : new Int32Array(bytes));
