@@ -3,7 +3,7 @@
  * thresholds), get label maps and segments with names, compose overlays on the GPU, run on video.
  */
 import { checkpointFromFiles, checkpointFromUrl, type CheckpointSource } from './checkpoint.ts';
-import { GpuError, ImageError } from './errors.ts';
+import { GpuError, ImageError, NonFiniteError } from './errors.ts';
 import { requestGpu, type GpuContext } from './gpu/device.ts';
 import { GraphBuilder } from './graph/builder.ts';
 import { CompiledGraph } from './graph/runner.ts';
@@ -74,6 +74,19 @@ function checkTask(task: Task | undefined): Task {
   const t = task ?? 'panoptic';
   if (t !== 'semantic' && t !== 'instance' && t !== 'panoptic') throw new ImageError(`unknown task '${String(t)}' (semantic, instance or panoptic)`);
   return t;
+}
+
+/** NaN / Inf logits would post-process into zero segments without a word: say so instead. */
+function assertFinite(name: string, data: Float32Array): void {
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i] as number)) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  if (count > 0) throw new NonFiniteError(name, count, first);
 }
 
 /** A fetch that answers from (and fills) the Cache API, so weights download once. */
@@ -161,6 +174,7 @@ export class Segmenter {
     const fwd = await this.model.forward({ images: [image] }, { outputs: ['class_queries_logits'] });
     const cls = fwd.outputs.get('class_queries_logits');
     if (!cls) throw new GpuError('Segmenter', 'model produced no class logits');
+    assertFinite('class_queries_logits', cls.data as Float32Array);
     const masks = fwd.graph.outputBuffer('masks_queries_logits');
     const logits = { classLogits: { shape: cls.shape, data: cls.data as Float32Array }, maskLogits: { shape: masks.shape, buffer: masks.buffer, byteOffset: masks.byteOffset } };
     this.last = { image, logits, timings: { ...fwd.timings, model: performance.now() - t0 } };

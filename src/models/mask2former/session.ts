@@ -21,6 +21,8 @@ export interface LoadOptions {
   readonly profile?: boolean;
   /** Planned graphs kept for reuse (one per input shape); the oldest is freed beyond this. */
   readonly maxCachedGraphs?: number;
+  /** Largest checkpoint tensor accepted, in file bytes (default 1 GiB; the header is untrusted). */
+  readonly maxTensorBytes?: number;
 }
 
 export type ForwardInput =
@@ -79,6 +81,9 @@ export class Mask2Former {
     const weights = await WeightStore.load(ctx, source.weights, {
       file: typeof source.weights === 'string' ? source.weights : `${source.name}`,
       skip: (k) => k.startsWith('criterion.'),
+      // Unknown, missing or mis-shaped keys fail from the header, before any upload.
+      checkHeader: (shapes) => void buildMask2Former(config, shapes, { kind: 'pixel-values', shape: [1, 3, 64, 64] }),
+      ...(options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
