@@ -7,6 +7,7 @@ import { GpuError, ShapeError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { foldWorkgroups, packParams, type PipelineCache } from '../gpu/kernel.ts';
 import { numel, shapeStr, type GraphBuilder, type StorageDecl, type Step, type Tensor } from './builder.ts';
+import { checkFootprint, graphFootprint, type Footprint, type MemoryBudget } from './footprint.ts';
 import { bytesOf, planBuffers } from './plan.ts';
 
 /** Where weight tensors live: GPU buffers keyed by checkpoint name. */
@@ -19,6 +20,8 @@ export interface CompileOptions {
   /** Per-step GPU timestamps (needs `timestamp-query`; one compute pass per step). */
   readonly profile?: boolean;
   readonly label?: string;
+  /** Checked (with the adapter's buffer limit) before any buffer is created; default DEFAULT_MEMORY_BUDGET. */
+  readonly budget?: MemoryBudget;
 }
 
 export type HostArray = Float32Array | Uint32Array | Int32Array;
@@ -71,7 +74,14 @@ export class CompiledGraph {
     private readonly label: string,
   ) {}
 
+  /** What compiling `graph` (and reading every output) allocates on `ctx`, computed without allocating. */
+  static footprint(ctx: GpuContext, graph: GraphBuilder, options: Pick<CompileOptions, 'profile'> = {}): Footprint {
+    const timestamps = options.profile && ctx.features.timestampQuery && graph.steps.length > 0 ? graph.steps.length * 16 : 0;
+    return graphFootprint(graph, (i) => packParams((graph.steps[i] as Step).kernel, (graph.steps[i] as Step).params).byteLength, ctx.limits.minUniformBufferOffsetAlignment, timestamps);
+  }
+
   static async compile(ctx: GpuContext, graph: GraphBuilder, pipelines: PipelineCache, options: CompileOptions = {}): Promise<CompiledGraph> {
+    checkFootprint(CompiledGraph.footprint(ctx, graph, options), options.label ?? 'graph', ctx.limits, options.budget);
     const g = new CompiledGraph(ctx, graph, options.label ?? 'graph');
     try {
       await g.build(pipelines, options);
