@@ -108,9 +108,10 @@ export class NonFiniteError extends MaskgpuError {
   constructor(
     readonly tensor: string,
     readonly count: number,
-    readonly firstIndex: number,
+    /** Where the first one is (flat index, query). */
+    readonly first: string,
   ) {
-    super(`${tensor}: ${count} value(s) are NaN or Inf (the first at flat index ${firstIndex}); the weights or the input make the model diverge`);
+    super(`${tensor}: ${count} value(s) are NaN or Inf (the first ${first}); the weights or the input make the model diverge`);
   }
 }
 
