@@ -1,17 +1,23 @@
 /**
- * Concurrency and device loss through the public API (tiny fixture checkpoint, Dawn):
+ * Concurrency, non-finite outputs and device loss through the public API (tiny fixture checkpoint, Dawn):
  * - 8 segment() calls in flight on one Segmenter (same and different image sizes) each return
  *   their own image's segments, equal to the same calls made one after another;
+ * - NaN / Inf in class or mask logits (finite weights that overflow) is a NonFiniteError, not
+ *   an empty segmentation;
  * - an in-flight call on a device that is lost rejects with DeviceLostError;
  * - Segmenter.load() on a lost device rejects with DeviceLostError;
  * - recovery as the README documents: dispose(), load() again on a new device.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceLostError } from '../../src/errors.ts';
+import { DeviceLostError, NonFiniteError } from '../../src/errors.ts';
 import type { GpuContext } from '../../src/gpu/device.ts';
 import { requestNodeGpu } from '../../src/gpu/node.ts';
 import { Segmenter, type SegmentationResult } from '../../src/segmenter.ts';
-import { crop, tinyCheckpoint, tinyImage } from './helpers.ts';
+import type { WritableTensor } from '../../src/weights/safetensors.ts';
+import { writeSafetensors } from '../../src/weights/safetensors.ts';
+import { readTensors } from '../fixture-files.ts';
+import { crop, TINY, tinyCheckpoint, tinyImage } from './helpers.ts';
+import { join } from 'node:path';
 
 let gpu: GpuContext;
 let seg: Segmenter;
@@ -53,6 +59,36 @@ describe('segment() calls on one Segmenter', () => {
     for (const s of last.segments) expect(areas.get(s.id), `segment ${s.id} area`).toBe(s.area);
     console.log(`8 concurrent calls: ${concurrent.map((r) => `${r.width}x${r.height}:${r.segments.length} segments`).join(', ')}`);
   });
+});
+
+/** The tiny checkpoint with every value of tensor `key` set to 3e38 (finite, overflows downstream). */
+async function huge(key: string): Promise<Uint8Array> {
+  const tensors: Record<string, WritableTensor> = {};
+  for (const [k, t] of await readTensors(join(TINY, 'model.safetensors'))) tensors[k] = { dtype: t.dtype as WritableTensor['dtype'], shape: t.shape, data: t.data as WritableTensor['data'] };
+  const t = tensors[key] as WritableTensor;
+  tensors[key] = { ...t, data: new Float32Array(t.data.length).fill(3e38) };
+  return writeSafetensors(tensors);
+}
+
+describe('non-finite model outputs', () => {
+  const cases: [string, string][] = [
+    ['class_queries_logits', 'class_predictor.weight'],
+    ['masks_queries_logits', 'model.transformer_module.decoder.mask_predictor.mask_embedder.2.0.weight'],
+  ];
+  for (const [output, key] of cases) {
+    it(`${key} at 3e38: segment() rejects with NonFiniteError naming ${output}`, async () => {
+      const bad = await Segmenter.load(tinyCheckpoint({ weights: await huge(key) }), { gpu });
+      try {
+        const e = await bad.segment(tinyImage()).then((r) => `resolved with ${r.segments.length} segments`, (err: unknown) => err);
+        console.log(`${key} = 3e38: ${String(e)}`);
+        expect(e).toBeInstanceOf(NonFiniteError);
+        expect((e as NonFiniteError).tensor).toBe(output);
+        expect((e as NonFiniteError).count).toBeGreaterThan(0);
+      } finally {
+        bad.dispose();
+      }
+    });
+  }
 });
 
 describe('device loss', () => {
