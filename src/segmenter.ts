@@ -3,14 +3,14 @@
  * thresholds), get label maps and segments with names, compose overlays on the GPU, run on video.
  */
 import { checkpointFromFiles, checkpointFromUrl, type CheckpointSource } from './checkpoint.ts';
-import { GpuError, ImageError, NonFiniteError } from './errors.ts';
+import { GpuError, ImageError } from './errors.ts';
+import { assertFiniteHost, GpuFiniteCheck } from './finite-check.ts';
 import { requestGpu, type GpuContext } from './gpu/device.ts';
 import { GraphBuilder } from './graph/builder.ts';
 import { CompiledGraph } from './graph/runner.ts';
 import { rgbaPixels, toRgba, type ImageSource, type RgbaImage } from './image.ts';
 import { Mask2Former, type LoadOptions } from './models/mask2former/session.ts';
 import * as ops from './ops/index.ts';
-import { NONFINITE_CHUNK } from './ops/count-nonfinite.ts';
 import { PostProcessor, type ImageSegmentation, type LogitsOnGpu, type PostProcessOptions, type Task } from './post/segment.ts';
 import { labelColour, packRgba } from './render/palette.ts';
 import { SerialQueue } from './serial-queue.ts';
@@ -77,20 +77,6 @@ function checkTask(task: Task | undefined): Task {
   return t;
 }
 
-/** NaN / Inf logits would post-process into zero segments without a word: say so instead. */
-function assertFinite(name: string, data: Float32Array, shape: readonly number[]): void {
-  let count = 0;
-  let first = -1;
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i] as number)) {
-      if (first < 0) first = i;
-      count++;
-    }
-  }
-  const row = shape[shape.length - 1] ?? 1;
-  if (count > 0) throw new NonFiniteError(name, count, `at flat index ${first}, query ${Math.floor(first / row) % (shape[shape.length - 2] ?? 1)}`);
-}
-
 /** A fetch that answers from (and fills) the Cache API, so weights download once. */
 export function cachingFetch(cacheName: string, base: typeof fetch = globalThis.fetch.bind(globalThis)): typeof fetch {
   return async (input, init) => {
@@ -111,8 +97,8 @@ export class Segmenter {
   private last: { image: RgbaImage; logits: LogitsOnGpu; timings: Record<string, number> } | undefined;
   /** Overlay graphs by shape, with the label-map buffer each one reads. */
   private readonly overlays = new Map<string, { graph: CompiledGraph; source: GPUBuffer }>();
-  /** The NaN / Inf count graph over the model's mask logits (rebuilt when the model graph changes). */
-  private finiteCheck: { key: string; source: GPUBuffer; graph: CompiledGraph } | undefined;
+  /** NaN / Inf count over the model's mask logits, on the GPU. */
+  private readonly finite: GpuFiniteCheck;
   private disposed = false;
   /** segment(), resegment() and overlays share GPU buffers: one at a time, in call order. */
   private readonly queue = new SerialQueue();
@@ -123,6 +109,7 @@ export class Segmenter {
     private readonly ownsGpu: boolean,
   ) {
     this.post = new PostProcessor(gpu);
+    this.finite = new GpuFiniteCheck(gpu);
   }
 
   /**
@@ -178,38 +165,12 @@ export class Segmenter {
     const fwd = await this.model.forward({ images: [image] }, { outputs: ['class_queries_logits'] });
     const cls = fwd.outputs.get('class_queries_logits');
     if (!cls) throw new GpuError('Segmenter', 'model produced no class logits');
-    assertFinite('class_queries_logits', cls.data as Float32Array, cls.shape);
+    assertFiniteHost('class_queries_logits', cls.data as Float32Array, cls.shape);
     const masks = fwd.graph.outputBuffer('masks_queries_logits');
-    await this.assertFiniteMasks(masks);
+    await this.finite.assertFinite('masks_queries_logits', masks);
     const logits = { classLogits: { shape: cls.shape, data: cls.data as Float32Array }, maskLogits: { shape: masks.shape, buffer: masks.buffer, byteOffset: masks.byteOffset } };
     this.last = { image, logits, timings: { ...fwd.timings, model: performance.now() - t0 } };
     return this.postProcess(task, options, t0);
-  }
-
-  /** Mask logits stay on the GPU: count NaN / Inf there (one small readback) before post-processing. */
-  private async assertFiniteMasks(m: { buffer: GPUBuffer; byteOffset: number; shape: readonly number[] }): Promise<void> {
-    const key = `${m.byteOffset}|${m.shape.join('x')}`;
-    if (!this.finiteCheck || this.finiteCheck.key !== key || this.finiteCheck.source !== m.buffer) {
-      this.finiteCheck?.graph.dispose();
-      this.finiteCheck = undefined;
-      const g = new GraphBuilder(this.gpu.limits.maxComputeWorkgroupsPerDimension);
-      g.output('counts', ops.countNonFinite(g, g.external('masks_queries_logits', m, m.shape), NONFINITE_CHUNK));
-      this.finiteCheck = { key, source: m.buffer, graph: await CompiledGraph.compile(this.gpu, g, this.gpu.pipelines, { label: 'finite-check' }) };
-    }
-    const { graph } = this.finiteCheck;
-    await graph.run({});
-    const counts = (await graph.readOne('counts')) as Uint32Array;
-    let total = 0;
-    let firstBlock = -1;
-    counts.forEach((c, k) => {
-      if (c > 0 && firstBlock < 0) firstBlock = k;
-      total += c;
-    });
-    if (total > 0) {
-      const [, Q = 1, H = 1, W = 1] = m.shape;
-      const start = firstBlock * NONFINITE_CHUNK;
-      throw new NonFiniteError('masks_queries_logits', total, `in elements ${start}..${start + NONFINITE_CHUNK - 1}, query ${Math.floor(start / (H * W)) % Q}`);
-    }
   }
 
   /**
@@ -368,8 +329,7 @@ export class Segmenter {
     this.disposed = true;
     for (const { graph } of this.overlays.values()) graph.dispose();
     this.overlays.clear();
-    this.finiteCheck?.graph.dispose();
-    this.finiteCheck = undefined;
+    this.finite.dispose();
     this.post.dispose();
     this.model.dispose();
     if (this.ownsGpu) this.gpu.dispose();
