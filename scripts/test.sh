@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command (`npm test`): typecheck, Node suites (unit, gpu, parity: vitest.config.ts),
+# The one test command (`npm test`): typecheck, Node suites (unit, gpu, parity, robustness: vitest.config.ts),
 # then browser suites (Chromium WebGPU: vitest.e2e.config.ts), then one summary line.
 # Extra arguments go to both vitest runs. Machines without a GPU run WebGPU on SwiftShader
 # (see scripts/setup.sh).
@@ -18,7 +18,7 @@ echo "== typecheck"
 npx tsc -p tsconfig.json --noEmit
 
 status=0
-echo "== node tests (unit, gpu, parity)"
+echo "== node tests (unit, gpu, parity, robustness)"
 npx vitest run --reporter=default --reporter=json --outputFile.json=out/vitest-node.json "$@" || status=$?
 
 echo "== browser tests (Chromium WebGPU)"

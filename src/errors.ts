@@ -118,3 +118,41 @@ export class ImageError extends MaskgpuError {
 export class OutputError extends MaskgpuError {
   override name = 'OutputError';
 }
+
+/**
+ * A model output holds NaN or Inf (a diverging model or corrupt weights): reported instead of
+ * post-processing it into an empty or arbitrary segmentation.
+ */
+export class NonFiniteError extends MaskgpuError {
+  override name = 'NonFiniteError';
+
+  constructor(
+    readonly tensor: string,
+    readonly count: number,
+    /** Where the first one is (flat index, query). */
+    readonly first: string,
+  ) {
+    super(`${tensor}: ${count} value(s) are NaN or Inf (the first ${first}); the weights or the input make the model diverge`);
+  }
+}
+
+/**
+ * A size, memory or count limit that maskgpu enforces before allocating (preprocessor sizes,
+ * a graph's host and GPU bytes). The message says the limit and the option that changes it.
+ */
+export class ResourceError extends MaskgpuError {
+  override name = 'ResourceError';
+
+  constructor(
+    readonly what: string,
+    readonly needed: number,
+    readonly limit: number,
+    readonly option: string,
+  ) {
+    super(`${what}: needs ${formatBytesOrCount(needed)}, the limit is ${formatBytesOrCount(limit)} (${option})`);
+  }
+}
+
+function formatBytesOrCount(n: number): string {
+  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB (${n} bytes)` : `${n} bytes`;
+}

@@ -16,11 +16,12 @@ export { checkpointFromUrl, checkpointFromFiles, type CheckpointSource, type Fet
 export { toRgba, type RgbaImage, type ImageSource } from './image.ts';
 export { toCoco, rleToString, rleFromString, type CocoOptions, type CocoPanoptic, type CocoInstances, type CocoInstance, type CocoRle, type CocoSegmentInfo, type CocoCategory, type CocoSource } from './coco.ts';
 export { Mask2Former, stageTimings, type ForwardInput, type ForwardOptions, type ForwardResult, type LoadOptions, type OutputTensor } from './models/mask2former/session.ts';
-export { parseMask2FormerConfig, parsePreprocessorConfig, resizeOutputSize, type Mask2FormerConfig, type PreprocessorConfig } from './config/index.ts';
-export { parseSafetensorsHeader, streamSafetensors, writeSafetensors, type LoadProgress, type SafetensorsSource } from './weights/safetensors.ts';
+export { parseMask2FormerConfig, parsePreprocessorConfig, resizeOutputSize, DEFAULT_MAX_PREPROCESS_EDGE, type Mask2FormerConfig, type PreprocessorConfig } from './config/index.ts';
+export { parseSafetensorsHeader, streamSafetensors, writeSafetensors, DEFAULT_MAX_TENSOR_BYTES, type LoadProgress, type SafetensorsSource } from './weights/safetensors.ts';
 export { WeightStore } from './weights/store.ts';
 export { GraphBuilder, type Tensor } from './graph/builder.ts';
 export { CompiledGraph, type RunInfo, type GraphStats } from './graph/runner.ts';
+export { DEFAULT_MEMORY_BUDGET, type Footprint, type MemoryBudget } from './graph/footprint.ts';
 export { PipelineCache } from './gpu/kernel.ts';
 export * as ops from './ops/index.ts';
 export { Segmenter, cachingFetch, type SegmenterLoadOptions, type SegmentOptions, type SegmentInfo, type SegmentationResult, type OverlayStyle } from './segmenter.ts';

@@ -6,6 +6,7 @@ import { checkpointFetch, checkpointFromFiles, checkpointFromUrl, type Checkpoin
 export { cachingFetch } from './checkpoint.ts';
 import { toCoco, type CocoInstances, type CocoOptions, type CocoPanoptic } from './coco.ts';
 import { GpuError, ImageError } from './errors.ts';
+import { assertFiniteHost, GpuFiniteCheck } from './finite-check.ts';
 import { requestGpu, type GpuContext } from './gpu/device.ts';
 import { GraphBuilder } from './graph/builder.ts';
 import { CompiledGraph } from './graph/runner.ts';
@@ -14,6 +15,7 @@ import { Mask2Former, type LoadOptions } from './models/mask2former/session.ts';
 import * as ops from './ops/index.ts';
 import { PostProcessor, type ImageSegmentation, type LogitsOnGpu, type PostProcessOptions, type Task } from './post/segment.ts';
 import { labelColour, packRgba } from './render/palette.ts';
+import { SerialQueue } from './serial-queue.ts';
 
 export interface SegmenterLoadOptions extends LoadOptions {
   /** An existing device; by default one is requested (and destroyed by dispose()). */
@@ -85,7 +87,11 @@ export class Segmenter {
   private last: { image: RgbaImage; logits: LogitsOnGpu; timings: Record<string, number> } | undefined;
   /** Overlay graphs by shape, with the label-map buffer each one reads. */
   private readonly overlays = new Map<string, { graph: CompiledGraph; source: GPUBuffer }>();
+  /** NaN / Inf count over the model's mask logits, on the GPU. */
+  private readonly finite: GpuFiniteCheck;
   private disposed = false;
+  /** segment(), resegment() and overlays share GPU buffers: one at a time, in call order. */
+  private readonly queue = new SerialQueue();
 
   private constructor(
     readonly gpu: GpuContext,
@@ -93,6 +99,7 @@ export class Segmenter {
     private readonly ownsGpu: boolean,
   ) {
     this.post = new PostProcessor(gpu);
+    this.finite = new GpuFiniteCheck(gpu);
   }
 
   /**
@@ -100,6 +107,8 @@ export class Segmenter {
    * Files, or a CheckpointSource of buffers.
    */
   static async load(source: string | URL | Iterable<File> | CheckpointSource, options: SegmenterLoadOptions = {}): Promise<Segmenter> {
+    // A lost device fails here with DeviceLostError, not later with a wrong or empty result.
+    if (options.gpu) await options.gpu.checkAlive('Segmenter.load');
     const gpu = options.gpu ?? (await requestGpu());
     try {
       const cacheName = options.cache === true ? DEFAULT_CACHE : typeof options.cache === 'string' ? options.cache : undefined;
@@ -109,6 +118,12 @@ export class Segmenter {
       else if ('config' in (source as object) && 'weights' in (source as object)) ckpt = source as CheckpointSource;
       else ckpt = await checkpointFromFiles(source as Iterable<File>);
       const model = await Mask2Former.load(gpu, ckpt, { ...options, ...(f ? { fetch: f } : {}) });
+      try {
+        await gpu.checkAlive('Segmenter.load'); // uploads to a device lost meanwhile are dropped silently
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
       return new Segmenter(gpu, model, options.gpu === undefined);
     } catch (e) {
       if (options.gpu === undefined) gpu.dispose();
@@ -120,16 +135,29 @@ export class Segmenter {
     return this.model.config.id2label;
   }
 
-  /** Segments one image. Masks stay on the GPU; segments and timings come back. */
+  /**
+   * Segments one image. Masks stay on the GPU; segments and timings come back. Calls made while
+   * another is in flight wait for it (one queue per Segmenter), so each returns its own image's
+   * result. A lost device rejects with DeviceLostError: dispose() this Segmenter and load() a
+   * new one (on a new device) to recover.
+   */
   async segment(source: ImageSource, options: SegmentOptions = {}): Promise<SegmentationResult> {
     if (this.disposed) throw new GpuError('Segmenter', 'segment() after dispose()');
     const t0 = performance.now();
+    // The pixels are taken now: a canvas or video frame may change while the call waits its turn.
     const image = toRgba(source);
     const task = checkTask(options.task);
+    return this.queue.run(() => this.segmentNow(image, task, options, t0));
+  }
+
+  private async segmentNow(image: RgbaImage, task: Task, options: SegmentOptions, t0: number): Promise<SegmentationResult> {
+    if (this.disposed) throw new GpuError('Segmenter', 'segment() after dispose()');
     const fwd = await this.model.forward({ images: [image] }, { outputs: ['class_queries_logits'] });
     const cls = fwd.outputs.get('class_queries_logits');
     if (!cls) throw new GpuError('Segmenter', 'model produced no class logits');
+    assertFiniteHost('class_queries_logits', cls.data as Float32Array, cls.shape);
     const masks = fwd.graph.outputBuffer('masks_queries_logits');
+    await this.finite.assertFinite('masks_queries_logits', masks);
     const logits = { classLogits: { shape: cls.shape, data: cls.data as Float32Array }, maskLogits: { shape: masks.shape, buffer: masks.buffer, byteOffset: masks.byteOffset } };
     this.last = { image, logits, timings: { ...fwd.timings, model: performance.now() - t0 } };
     return this.postProcess(task, options, t0);
@@ -141,8 +169,12 @@ export class Segmenter {
    */
   async resegment(options: SegmentOptions = {}): Promise<SegmentationResult> {
     if (this.disposed) throw new GpuError('Segmenter', 'resegment() after dispose()');
-    if (!this.last) throw new GpuError('Segmenter', 'resegment() needs a segment() first');
-    return this.postProcess(checkTask(options.task), options, performance.now(), true);
+    const task = checkTask(options.task);
+    return this.queue.run(async () => {
+      if (this.disposed) throw new GpuError('Segmenter', 'resegment() after dispose()');
+      if (!this.last) throw new GpuError('Segmenter', 'resegment() needs a segment() first');
+      return this.postProcess(task, options, performance.now(), true);
+    });
   }
 
   private async postProcess(task: Task, options: SegmentOptions, t0: number, again = false): Promise<SegmentationResult> {
@@ -197,8 +229,13 @@ export class Segmenter {
     return table;
   }
 
-  /** Compiles (once per shape) and runs the overlay graph; returns its GPU output. */
-  async overlayBuffer(seg: ImageSegmentation, image: RgbaImage, segments: readonly SegmentInfo[], style: OverlayStyle = {}): Promise<{ graph: CompiledGraph; name: string; width: number; height: number }> {
+  /** Compiles (once per shape) and runs the overlay graph; returns its GPU output (valid until the next call). */
+  overlayBuffer(seg: ImageSegmentation, image: RgbaImage, segments: readonly SegmentInfo[], style: OverlayStyle = {}): Promise<{ graph: CompiledGraph; name: string; width: number; height: number }> {
+    return this.queue.run(() => this.overlayBufferNow(seg, image, segments, style));
+  }
+
+  private async overlayBufferNow(seg: ImageSegmentation, image: RgbaImage, segments: readonly SegmentInfo[], style: OverlayStyle): Promise<{ graph: CompiledGraph; name: string; width: number; height: number }> {
+    if (this.disposed) throw new GpuError('Segmenter', 'overlay after dispose()');
     const table = this.colours(seg, segments);
     const key = `${seg.task}|${image.width}x${image.height}|${seg.width}x${seg.height}|${table.length}|${seg.gpu.byteOffset}|${seg.background}|${style.opacity ?? 0.55}|${style.borders ?? true}`;
     let graph = this.overlays.get(key)?.source === seg.gpu.buffer ? this.overlays.get(key)?.graph : undefined;
@@ -217,10 +254,13 @@ export class Segmenter {
     return { graph, name: 'overlay', width: seg.width, height: seg.height };
   }
 
-  private async overlay(seg: ImageSegmentation, image: RgbaImage, segments: readonly SegmentInfo[], style: OverlayStyle): Promise<RgbaImage> {
-    const { graph, name, width, height } = await this.overlayBuffer(seg, image, segments, style);
-    const px = (await graph.readOne(name)) as Uint32Array;
-    return { width, height, data: new Uint8ClampedArray(px.buffer) };
+  private overlay(seg: ImageSegmentation, image: RgbaImage, segments: readonly SegmentInfo[], style: OverlayStyle): Promise<RgbaImage> {
+    // Run and read back in one turn of the queue, so a later overlay cannot overwrite the output first.
+    return this.queue.run(async () => {
+      const { graph, name, width, height } = await this.overlayBufferNow(seg, image, segments, style);
+      const px = (await graph.readOne(name)) as Uint32Array;
+      return { width, height, data: new Uint8ClampedArray(px.buffer) };
+    });
   }
 
   /**
@@ -281,6 +321,7 @@ export class Segmenter {
     this.disposed = true;
     for (const { graph } of this.overlays.values()) graph.dispose();
     this.overlays.clear();
+    this.finite.dispose();
     this.post.dispose();
     this.model.dispose();
     if (this.ownsGpu) this.gpu.dispose();

@@ -9,10 +9,12 @@ export {
   type SwinBackboneConfig,
 } from './mask2former.ts';
 export {
+  DEFAULT_MAX_PREPROCESS_EDGE,
   PIL_BILINEAR,
   PREPROCESSOR_DEFAULTS,
   parsePreprocessorConfig,
   resizeOutputSize,
   type PreprocessorConfig,
+  type PreprocessorParseOptions,
   type ResizeSpec,
 } from './preprocessor.ts';

@@ -18,7 +18,19 @@ import {
   positiveNumberAt,
   unsupported,
 } from './validate.ts';
-import { ImageError } from '../errors.ts';
+import { ConfigError, ImageError } from '../errors.ts';
+
+/**
+ * Default upper bound on every preprocessor size (pixels per side). Hub checkpoints use 384 to
+ * 1333; 4096 keeps a 4096 x 4096 model input (hundreds of MB of activations for Swin-T) possible
+ * while a config asking for 20000 or 16384 x 16384 (GBs of host and GPU memory) is refused.
+ */
+export const DEFAULT_MAX_PREPROCESS_EDGE = 4096;
+
+export interface PreprocessorParseOptions {
+  /** The largest accepted `size` / `max_size` value in pixels (default DEFAULT_MAX_PREPROCESS_EDGE). */
+  readonly maxEdge?: number;
+}
 
 /** How the processor picks the target size before `sizeDivisor` rounding. */
 export type ResizeSpec =
@@ -87,13 +99,15 @@ const PIL_FILTER_NAMES: Readonly<Record<number, string>> = {
  * @throws ConfigError      a malformed or inconsistent value (names the key, expected vs got)
  * @throws UnsupportedError a resampling filter other than BILINEAR
  */
-export function parsePreprocessorConfig(json: unknown, file = 'preprocessor_config.json'): PreprocessorConfig {
+export function parsePreprocessorConfig(json: unknown, file = 'preprocessor_config.json', options: PreprocessorParseOptions = {}): PreprocessorConfig {
   const top: Where = { file, path: '' };
   const obj = asObject(json, top, '(root)');
+  const maxEdge = options.maxEdge ?? DEFAULT_MAX_PREPROCESS_EDGE;
 
   const imageProcessorType = optStringAt(obj, 'image_processor_type', top) ?? optStringAt(obj, 'feature_extractor_type', top);
   const doResize = boolAt(obj, 'do_resize', top, PREPROCESSOR_DEFAULTS.doResize);
   const resize = parseSize(obj, top);
+  checkEdges(resize, obj, top, maxEdge);
 
   const sizeDivisor = !isUnset(obj['size_divisor'])
     ? intAt(obj, 'size_divisor', top, undefined, 0)
@@ -165,6 +179,28 @@ function parseSize(obj: JsonObject, top: Where): ResizeSpec {
     return { kind: 'fixed', height: intAt(raw, 'height', where, undefined), width: intAt(raw, 'width', where, undefined) };
   }
   throw configError(top, 'size', '{"shortest_edge", "longest_edge"} or {"height", "width"}', raw);
+}
+
+/** Every size the resize can produce must stay within `maxEdge` pixels per side. */
+function checkEdges(spec: ResizeSpec, obj: JsonObject, top: Where, maxEdge: number): void {
+  const size = obj['size'];
+  const named = isObject(size) ? 'size.' : '';
+  const sides: [string, number][] =
+    spec.kind === 'fixed'
+      ? [[isObject(size) ? 'size.height' : 'size[0]', spec.height], [isObject(size) ? 'size.width' : 'size[1]', spec.width]]
+      : [
+          [named ? 'size.shortest_edge' : 'size', spec.shortestEdge],
+          [named ? 'size.longest_edge' : 'max_size', spec.longestEdge],
+        ];
+  for (const [key, value] of sides) {
+    if (value > maxEdge) {
+      throw new ConfigError(
+        top.file,
+        key,
+        `${value} exceeds the limit of ${maxEdge} pixels per side; raise it with the load option maxPreprocessEdge`,
+      );
+    }
+  }
 }
 
 function shortestEdge(short: number, long: number, where: Where, longKey: string): ResizeSpec {

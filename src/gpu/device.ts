@@ -72,6 +72,45 @@ export class GpuContext {
     if (this.disposed) throw new GpuError('GpuContext', 'used after dispose()');
   }
 
+  /** The DeviceLostError once the device is known to be lost (not after `dispose()`). */
+  get lost(): DeviceLostError | undefined {
+    return this.lostError;
+  }
+
+  /**
+   * Awaits a GPU promise (onSubmittedWorkDone, mapAsync, popErrorScope). When it rejects because
+   * the device went away (WebGPU rejects pending work with an AbortError or OperationError that
+   * says nothing), the rejection becomes the DeviceLostError, or a GpuError naming `where` after
+   * `dispose()`. `device.lost` may settle a moment after the pending promise rejects, so it is
+   * awaited for up to `lostWaitMs`.
+   */
+  async settle<T>(pending: Promise<T>, where: string, lostWaitMs = 2000): Promise<T> {
+    try {
+      return await pending;
+    } catch (e) {
+      if (this.disposed) throw new GpuError(where, 'the device was disposed while GPU work was in flight');
+      if (!this.lostError) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([this.device.lost, new Promise<void>((r) => (timer = setTimeout(r, lostWaitMs)))]);
+        clearTimeout(timer);
+        await Promise.resolve(); // let the lost handler above run first
+      }
+      if (this.lostError) throw this.lostError;
+      const detail = e instanceof Error ? `${e.name}${e.message ? `: ${e.message}` : ''}` : String(e);
+      throw new GpuError(where, detail);
+    }
+  }
+
+  /**
+   * Resolves once the queue has finished its work; rejects with DeviceLostError when the device
+   * is lost (also a loss that happened before this call, whose `lost` promise has not run yet).
+   */
+  async checkAlive(where: string): Promise<void> {
+    this.assertAlive();
+    await this.settle(this.device.queue.onSubmittedWorkDone(), where);
+    this.assertAlive();
+  }
+
   get isDisposed(): boolean {
     return this.disposed;
   }

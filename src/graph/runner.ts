@@ -7,6 +7,7 @@ import { GpuError, ShapeError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { foldWorkgroups, packParams, type PipelineCache } from '../gpu/kernel.ts';
 import { numel, shapeStr, type GraphBuilder, type StorageDecl, type Step, type Tensor } from './builder.ts';
+import { checkFootprint, graphFootprint, type Footprint, type MemoryBudget } from './footprint.ts';
 import { bytesOf, planBuffers } from './plan.ts';
 
 /** Where weight tensors live: GPU buffers keyed by checkpoint name. */
@@ -19,6 +20,8 @@ export interface CompileOptions {
   /** Per-step GPU timestamps (needs `timestamp-query`; one compute pass per step). */
   readonly profile?: boolean;
   readonly label?: string;
+  /** Checked (with the adapter's buffer limit) before any buffer is created; default DEFAULT_MEMORY_BUDGET. */
+  readonly budget?: MemoryBudget;
 }
 
 export type HostArray = Float32Array | Uint32Array | Int32Array;
@@ -71,7 +74,14 @@ export class CompiledGraph {
     private readonly label: string,
   ) {}
 
+  /** What compiling `graph` (and reading every output) allocates on `ctx`, computed without allocating. */
+  static footprint(ctx: GpuContext, graph: GraphBuilder, options: Pick<CompileOptions, 'profile'> = {}): Footprint {
+    const timestamps = options.profile && ctx.features.timestampQuery && graph.steps.length > 0 ? graph.steps.length * 16 : 0;
+    return graphFootprint(graph, (i) => packParams((graph.steps[i] as Step).kernel, (graph.steps[i] as Step).params).byteLength, ctx.limits.minUniformBufferOffsetAlignment, timestamps);
+  }
+
   static async compile(ctx: GpuContext, graph: GraphBuilder, pipelines: PipelineCache, options: CompileOptions = {}): Promise<CompiledGraph> {
+    checkFootprint(CompiledGraph.footprint(ctx, graph, options), options.label ?? 'graph', ctx.limits, options.budget);
     const g = new CompiledGraph(ctx, graph, options.label ?? 'graph');
     try {
       await g.build(pipelines, options);
@@ -207,12 +217,12 @@ export class CompiledGraph {
         pass.end();
       }
       device.queue.submit([encoder.finish()]);
-      await device.queue.onSubmittedWorkDone();
+      await this.ctx.settle(device.queue.onSubmittedWorkDone(), `${this.label}: pass`);
     }
     const wallMs = performance.now() - t0;
     if (!this.querySet) return { wallMs };
     const read = this.queryRead as GPUBuffer;
-    await read.mapAsync(GPUMapMode.READ);
+    await this.ctx.settle(read.mapAsync(GPUMapMode.READ), `${this.label}: timestamps`);
     const ts = new BigInt64Array(read.getMappedRange().slice(0));
     read.unmap();
     const steps = this.bindings.map((b, i) => ({ label: b.step.label, ms: Number((ts[2 * i + 1] as bigint) - (ts[2 * i] as bigint)) / 1e6 }));
@@ -236,11 +246,11 @@ export class CompiledGraph {
       this.encodeStep(pass, b);
       pass.end();
       device.queue.submit([encoder.finish()]);
-      const oom = await device.popErrorScope();
-      const invalid = await device.popErrorScope();
+      const oom = await this.ctx.settle(device.popErrorScope(), b.step.label);
+      const invalid = await this.ctx.settle(device.popErrorScope(), b.step.label);
       const err = invalid ?? oom;
       if (err) throw new GpuError(`step ${b.step.label} (${b.step.kernel.name})`, err.message);
-      await device.queue.onSubmittedWorkDone();
+      await this.ctx.settle(device.queue.onSubmittedWorkDone(), b.step.label);
     }
   }
 
@@ -259,6 +269,7 @@ export class CompiledGraph {
   /** Reads outputs back (one encoder, one submit for all). Staging buffers are kept for reuse. */
   async read(names: readonly string[]): Promise<Map<string, HostArray>> {
     if (this.disposed) throw new GpuError(this.label, 'read() after dispose()');
+    this.ctx.assertAlive();
     const { device } = this.ctx;
     const encoder = device.createCommandEncoder({ label: `maskgpu:${this.label}:readback` });
     const jobs = names.map((name) => {
@@ -276,7 +287,7 @@ export class CompiledGraph {
     const out = new Map<string, HostArray>();
     await Promise.all(
       jobs.map(async ({ name, staging, t }) => {
-        await staging.mapAsync(GPUMapMode.READ);
+        await this.ctx.settle(staging.mapAsync(GPUMapMode.READ), `${this.label}: read ${name}`);
         const bytes = staging.getMappedRange().slice(0, numel(t.shape) * 4);
         staging.unmap();
         out.set(name, t.dtype === 'f32' ? new Float32Array(bytes) : t.dtype === 'u32' ? new Uint32Array(bytes) : new Int32Array(bytes));

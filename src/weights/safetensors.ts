@@ -96,6 +96,7 @@ export type SafetensorsErrorReason =
   | 'overlap' // two tensors share bytes
   | 'truncated' // the file ends before the last tensor does
   | 'trailing-bytes' // bytes after the last tensor
+  | 'tensor-too-large' // a tensor declares more bytes than StreamOptions.maxTensorBytes
   | 'http' // non-OK HTTP status
   | 'unsupported-dtype' // a conversion does not handle this dtype
   | 'out-of-range' // a value does not fit the conversion's target type
@@ -143,9 +144,39 @@ export interface StreamOptions {
   /** Blob sources: consecutive tensors are read together in slices of at most this many bytes
    * (a larger tensor is read alone). Default 16 MiB. */
   blobChunkBytes?: number;
+  /**
+   * The largest tensor accepted, in file bytes (default `DEFAULT_MAX_TENSOR_BYTES`, 1 GiB). A
+   * header declaring a larger one is refused before any tensor is read: a streamed tensor that
+   * straddles chunks is assembled in host memory of its size, and the header is untrusted.
+   */
+  maxTensorBytes?: number;
+  /**
+   * Called with the parsed header before the first tensor is handed out (and before any tensor
+   * byte of a URL is read): the place to reject a checkpoint by its keys, shapes or sizes.
+   */
+  onHeader?: (header: SafetensorsHeader) => void | Promise<void>;
 }
 
 const DEFAULT_BLOB_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/** Default `StreamOptions.maxTensorBytes`: 1 GiB (Mask2Former Swin-L's largest tensor is ~38 MB). */
+export const DEFAULT_MAX_TENSOR_BYTES = 2 ** 30;
+
+/** Refuses tensors above the size limit, then lets the caller inspect the header. */
+async function acceptHeader(header: SafetensorsHeader, options: StreamOptions, file: string): Promise<void> {
+  const limit = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
+  for (const t of header.tensors.values()) {
+    if (t.end - t.begin > limit) {
+      throw fail(
+        file,
+        t.name,
+        `tensor declares ${t.end - t.begin} bytes (shape [${t.shape.join(', ')}] x ${t.dtype}), more than the limit of ${limit} bytes; raise it with the maxTensorBytes option if the file is trusted`,
+        'tensor-too-large',
+      );
+    }
+  }
+  await options.onHeader?.(header);
+}
 
 /** All WebGPU platforms are little-endian; a big-endian host byte-swaps its copies. */
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -398,7 +429,8 @@ function compareCodePoints(a: string, b: string): number {
  * bytes (a view that is only valid during the call; unaligned offsets allowed). Never holds a
  * second full copy of the file: a URL is streamed chunk by chunk (keeping only the bytes of the
  * tensor being assembled, in one scratch buffer as large as the largest tensor that straddles
- * chunks), a Blob is sliced in bounded chunks. Throws WeightError if the stream ends early or
+ * chunks), a Blob is sliced in bounded chunks. Tensors over `maxTensorBytes` are refused from
+ * the header, and `onHeader` sees the header before any tensor. Throws WeightError if the stream ends early or
  * has extra bytes; an abort rejects with the signal's reason.
  */
 export async function streamSafetensors(
@@ -429,6 +461,7 @@ async function streamBytes(bytes: Uint8Array, onTensor: OnTensor, options: Strea
   const report = progress(options, file);
   const total = bytes.byteLength;
   const header = parseHeader(bytes, total, file);
+  await acceptHeader(header, options, file);
   report(header.dataOffset, total);
   for (const info of header.tensors.values()) {
     options.signal?.throwIfAborted();
@@ -455,6 +488,7 @@ async function streamBlob(blob: Blob, onTensor: OnTensor, options: StreamOptions
 
   const n = readHeaderLength(await read(0, Math.min(8, total)), total, file);
   const header = parseHeader(await read(0, 8 + n), total, file);
+  await acceptHeader(header, options, file);
   const base = header.dataOffset;
   report(base, total);
 
@@ -508,20 +542,18 @@ async function streamUrl(url: string | URL, onTensor: OnTensor, options: StreamO
     prefix.set(headerBytes, 8);
     // With a trustworthy Content-Length a truncated or padded file fails here, before the download.
     const header = parseHeader(prefix, declared, file);
+    await acceptHeader(header, options, file);
     const expected = header.dataOffset + header.dataBytes;
     if (total === undefined) {
       total = expected;
       report(cursor.received, total);
     }
 
-    // One scratch buffer, sized for the largest tensor, for tensors that straddle chunks.
-    let scratch: Uint8Array | undefined;
+    // One scratch buffer for tensors that straddle chunks, grown to the largest such tensor
+    // (at most maxTensorBytes, checked above) only when one arrives.
+    let scratch = new Uint8Array(0);
     const scratchFor = (k: number): Uint8Array => {
-      if (scratch === undefined) {
-        let largest = 0;
-        for (const t of header.tensors.values()) largest = Math.max(largest, t.end - t.begin);
-        scratch = new Uint8Array(largest);
-      }
+      if (scratch.byteLength < k) scratch = new Uint8Array(k);
       return scratch.subarray(0, k);
     };
     for (const info of header.tensors.values()) {

@@ -7,6 +7,7 @@
 import { GpuError, WeightError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import type { WeightSource } from '../graph/runner.ts';
+import { HeaderShapes } from './header-shapes.ts';
 import { streamSafetensors, toFloat32, toInt32, type LoadProgress, type SafetensorsSource, type TensorInfo } from './safetensors.ts';
 
 export interface StoredTensor {
@@ -25,9 +26,34 @@ export interface LoadWeightsOptions {
   readonly file?: string;
   /** Keys not uploaded at all (e.g. loss buffers); they still count as known. */
   readonly skip?: (key: string) => boolean;
+  /**
+   * Checks the header's keys and shapes before anything is uploaded (a model binds itself to
+   * them); throwing rejects the checkpoint with no GPU buffer created.
+   */
+  readonly checkHeader?: (shapes: HeaderShapes) => void;
+  /** Largest tensor accepted, in file bytes (see `StreamOptions.maxTensorBytes`). */
+  readonly maxTensorBytes?: number;
 }
 
 const INT_DTYPES = new Set(['I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL']);
+
+/**
+ * NaN or Inf in a weight spreads to every logit downstream and post-processing then finds no
+ * segment at all; a corrupt checkpoint must say so instead.
+ */
+function checkFinite(data: Float32Array, info: TensorInfo, file: string): void {
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i] as number)) {
+      if (first < 0) first = i;
+      bad++;
+    }
+  }
+  if (bad > 0) {
+    throw new WeightError(file, info.name, `${bad} non-finite value(s) (NaN or Inf), the first ${data[first]} at flat index ${first}: the checkpoint is corrupt`, 'non-finite');
+  }
+}
 
 export class WeightStore implements WeightSource {
   private readonly tensors = new Map<string, StoredTensor>();
@@ -47,6 +73,18 @@ export class WeightStore implements WeightSource {
     try {
       await streamSafetensors(source, (info, bytes) => store.upload(info, bytes, options.skip), {
         file,
+        onHeader: (header) => {
+          // Every GPU buffer must fit the device: refuse from the header, not halfway through the upload.
+          for (const t of header.tensors.values()) {
+            if (options.skip?.(t.name)) continue;
+            const gpuBytes = t.shape.reduce((a, b) => a * b, 1) * 4;
+            if (gpuBytes > ctx.limits.maxBufferSize) {
+              throw new WeightError(file, t.name, `needs ${gpuBytes} bytes as 32-bit values on the GPU, more than the adapter's buffer limit ${ctx.limits.maxBufferSize}`, 'tensor-too-large');
+            }
+          }
+          options.checkHeader?.(new HeaderShapes(header, file));
+        },
+        ...(options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         ...(options.fetch ? { fetch: options.fetch } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
@@ -63,7 +101,9 @@ export class WeightStore implements WeightSource {
       this.skipped.add(info.name);
       return;
     }
-    const data = INT_DTYPES.has(info.dtype) ? toInt32(info, bytes, this.file) : toFloat32(info, bytes, this.file);
+    const isInt = INT_DTYPES.has(info.dtype);
+    const data = isInt ? toInt32(info, bytes, this.file) : toFloat32(info, bytes, this.file);
+    if (!isInt) checkFinite(data as Float32Array, info, this.file);
     const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
     if (size > this.ctx.limits.maxBufferSize) {
       throw new WeightError(this.file, info.name, `${data.byteLength} bytes exceed the adapter's buffer limit ${this.ctx.limits.maxBufferSize}`);

@@ -6,12 +6,13 @@ import { parseMask2FormerConfig, parsePreprocessorConfig, type Mask2FormerConfig
 import type { CheckpointSource } from '../../checkpoint.ts';
 import { GpuError, ShapeError } from '../../errors.ts';
 import type { GpuContext } from '../../gpu/device.ts';
+import { checkFootprint, extrapolateFootprint, type Footprint, type MemoryBudget } from '../../graph/footprint.ts';
 import { CompiledGraph, type HostArray, type StepTiming } from '../../graph/runner.ts';
 import { checkRgba, rgbaPixels, type RgbaImage } from '../../image.ts';
 import type { LoadProgress } from '../../weights/safetensors.ts';
 import { WeightStore } from '../../weights/store.ts';
 import { buildMask2Former, type ModelInput } from './model.ts';
-import type { BatchGeometry } from './preprocess.ts';
+import { batchGeometry, type BatchGeometry } from './preprocess.ts';
 
 export interface LoadOptions {
   readonly onProgress?: (p: LoadProgress) => void;
@@ -21,6 +22,16 @@ export interface LoadOptions {
   readonly profile?: boolean;
   /** Planned graphs kept for reuse (one per input shape); the oldest is freed beyond this. */
   readonly maxCachedGraphs?: number;
+  /** Largest checkpoint tensor accepted, in file bytes (default 1 GiB; the header is untrusted). */
+  readonly maxTensorBytes?: number;
+  /** Largest preprocessor_config.json size in pixels per side (default 4096). */
+  readonly maxPreprocessEdge?: number;
+  /**
+   * Host and GPU bytes one planned graph (one input size) may take, weights not included
+   * (default 1 GiB host, 4 GiB GPU). Estimated before a graph is built, checked exactly before
+   * it is allocated; over it, forward() rejects with a ResourceError.
+   */
+  readonly memoryBudget?: MemoryBudget;
 }
 
 export type ForwardInput =
@@ -62,6 +73,8 @@ export function stageTimings(steps: readonly StepTiming[]): Record<string, numbe
 
 export class Mask2Former {
   private readonly graphs = new Map<string, { graph: CompiledGraph; geometry: BatchGeometry | undefined; names: readonly string[] }>();
+  /** Footprints of two small builds per `intermediates` flag, for estimates at other sizes. */
+  private readonly samples = new Map<boolean, readonly { pixels: number; fp: Footprint }[]>();
   private disposed = false;
 
   private constructor(
@@ -75,10 +88,16 @@ export class Mask2Former {
   /** Parses the configs (typed errors), streams the weights into GPU buffers, checks them against the config. */
   static async load(ctx: GpuContext, source: CheckpointSource, options: LoadOptions = {}): Promise<Mask2Former> {
     const config = parseMask2FormerConfig(source.config);
-    const preprocessor = source.preprocessor === undefined ? undefined : parsePreprocessorConfig(source.preprocessor);
+    const preprocessor =
+      source.preprocessor === undefined
+        ? undefined
+        : parsePreprocessorConfig(source.preprocessor, 'preprocessor_config.json', options.maxPreprocessEdge !== undefined ? { maxEdge: options.maxPreprocessEdge } : {});
     const weights = await WeightStore.load(ctx, source.weights, {
       file: typeof source.weights === 'string' ? source.weights : `${source.name}`,
       skip: (k) => k.startsWith('criterion.'),
+      // Unknown, missing or mis-shaped keys fail from the header, before any upload.
+      checkHeader: (shapes) => void buildMask2Former(config, shapes, { kind: 'pixel-values', shape: [1, 3, 64, 64] }),
+      ...(options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -102,8 +121,16 @@ export class Mask2Former {
       this.graphs.set(key, hit); // most recently used last
       return hit;
     }
+    // Building a graph for a huge input already allocates its host constants: estimate first.
+    const estimate = this.estimate(input, intermediates);
+    checkFootprint(estimate.fp, `Mask2Former on ${estimate.what} (estimated before building)`, this.ctx.limits, this.options.memoryBudget);
     const built = buildMask2Former(this.config, this.weights, input, { intermediates }, this.ctx.limits.maxComputeWorkgroupsPerDimension);
-    const graph = await CompiledGraph.compile(this.ctx, built.graph, this.ctx.pipelines, { weights: this.weights, profile: this.options.profile ?? false, label: 'mask2former' });
+    const graph = await CompiledGraph.compile(this.ctx, built.graph, this.ctx.pipelines, {
+      weights: this.weights,
+      profile: this.options.profile ?? false,
+      label: `Mask2Former on ${estimate.what}`,
+      ...(this.options.memoryBudget ? { budget: this.options.memoryBudget } : {}),
+    });
     const entry = { graph, geometry: built.geometry, names: built.outputNames };
     this.graphs.set(key, entry);
     const max = this.options.maxCachedGraphs ?? 2;
@@ -113,6 +140,39 @@ export class Mask2Former {
       this.graphs.delete(oldest);
     }
     return entry;
+  }
+
+  /**
+   * The graph's footprint for `input`, extrapolated (linearly in model-input pixels) from builds
+   * at 128x128 and 256x256, plus the preprocessing buffers at the images' own sizes.
+   */
+  estimate(input: ModelInput, intermediates = false): { fp: Footprint; what: string } {
+    let samples = this.samples.get(intermediates);
+    if (!samples) {
+      samples = [128, 256].map((side) => {
+        const b = buildMask2Former(this.config, this.weights, { kind: 'pixel-values', shape: [1, 3, side, side] }, { intermediates }, this.ctx.limits.maxComputeWorkgroupsPerDimension);
+        return { pixels: side * side, fp: CompiledGraph.footprint(this.ctx, b.graph, { profile: this.options.profile ?? false }) };
+      });
+      this.samples.set(intermediates, samples);
+    }
+    const [a, b] = samples as [{ pixels: number; fp: Footprint }, { pixels: number; fp: Footprint }];
+    if (input.kind === 'pixel-values') {
+      const [B, , H, W] = input.shape;
+      return { fp: extrapolateFootprint(a, b, B * H * W), what: `pixel_values [${input.shape.join(', ')}]` };
+    }
+    const geo = batchGeometry(input.sizes, input.preprocessor);
+    const [H, W] = geo.padded;
+    const fp = extrapolateFootprint(a, b, geo.original.length * H * W);
+    // Preprocessing: the RGBA input, both resize passes and the resized image, 4 bytes a pixel.
+    let extra = 0;
+    let largest = fp.largestBuffer;
+    geo.original.forEach(([h, w], i) => {
+      const [rh, rw] = geo.resized[i] as readonly [number, number];
+      extra += 4 * (h * w + h * rw + rh * w + rh * rw);
+      largest = Math.max(largest, 4 * h * w, 4 * h * rw, 4 * rh * w);
+    });
+    const sizes = geo.original.map(([h, w]) => `${w}x${h}`).join(', ');
+    return { fp: { ...fp, gpuBytes: fp.gpuBytes + extra, largestBuffer: largest }, what: `${sizes} image${geo.original.length > 1 ? 's' : ''} (model input ${W}x${H})` };
   }
 
   /** Runs the model: class_queries_logits [B, Q, L+1] and masks_queries_logits [B, Q, H/4, W/4]. */
