@@ -16,3 +16,13 @@ export {
   type PreprocessorConfig,
   type ResizeSpec,
 } from './preprocessor.ts';
+export {
+  ONEFORMER_DEFAULTS,
+  ONEFORMER_DEFAULT_BACKBONE,
+  parseClassInfo,
+  parseOneFormerConfig,
+  parseOneFormerPreprocessor,
+  type OneFormerConfig,
+  type OneFormerMetadata,
+  type OneFormerPreprocessorConfig,
+} from './oneformer.ts';

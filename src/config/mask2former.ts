@@ -285,7 +285,7 @@ export function parseMask2FormerConfig(json: unknown, file = 'config.json'): Mas
  * present, `num_labels` is `len(id2label)` (a disagreeing `num_labels` only logs a warning); without
  * it, `num_labels` (default 2) generates `LABEL_{i}` names.
  */
-function parseLabels(obj: JsonObject, top: Where): { numLabels: number; id2label: Record<number, string> } {
+export function parseLabels(obj: JsonObject, top: Where): { numLabels: number; id2label: Record<number, string> } {
   const raw = obj['id2label'];
   const id2label: Record<number, string> = {};
   if (isUnset(raw)) {
@@ -337,7 +337,7 @@ function parseBackbone(obj: JsonObject, top: Where): SwinBackboneConfig {
   return parseSwin(raw, child(top, 'backbone_config'));
 }
 
-function parseSwin(obj: JsonObject, where: Where): SwinBackboneConfig {
+export function parseSwin(obj: JsonObject, where: Where): SwinBackboneConfig {
   const modelType = obj['model_type'];
   if (modelType !== 'swin') {
     throw unsupported(where, 'model_type', `only "swin" backbones are supported, got ${show(modelType)}`);

@@ -142,14 +142,16 @@ export class ClipTokenizer {
       eos: tokenName(files.tokenizerConfig, 'eos_token', EOT),
       unk: tokenName(files.tokenizerConfig, 'unk_token', EOT),
     };
-    let json: unknown = files.tokenizerJson;
-    if (json === undefined) {
+    let json: object;
+    if (files.tokenizerJson === undefined) {
       if (files.vocab === undefined || files.merges === undefined) {
         const missing = [files.vocab === undefined ? 'vocab.json' : '', files.merges === undefined ? 'merges.txt' : ''].filter(Boolean).join(' and ');
         throw new WeightError(where, undefined, `OneFormer needs the checkpoint's CLIP tokenizer for its task prompt: no tokenizer.json, and ${missing} missing`, 'missing');
       }
       json = clipTokenizerJson(parseVocab(files.vocab, `${where}vocab.json`), parseMerges(files.merges, `${where}merges.txt`), names, where);
-    } else if (!isObject(json)) {
+    } else if (isObject(files.tokenizerJson)) {
+      json = files.tokenizerJson;
+    } else {
       throw new WeightError(`${where}tokenizer.json`, undefined, 'expected a JSON object', 'invalid-json');
     }
     let tok: Tokenizer;
