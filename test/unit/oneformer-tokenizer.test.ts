@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ClipTokenizer, ONEFORMER_TASKS, taskPrompt } from '../../src/models/oneformer/tokenizer.ts';
 import { WeightError } from '../../src/errors.ts';
 import { FIXTURES, readJson, readTensors } from '../fixture-files.ts';
+import { checkpointFromDir } from '../../src/cli/node-io.ts';
 
 const CASE = join(FIXTURES, 'oneformer', 'swin-tiny');
 const CLIP = join(FIXTURES, 'tokenizers', 'clip');
@@ -21,6 +22,10 @@ function fromDir(dir: string, withConfig = true): ClipTokenizer {
     name: dir,
   });
 }
+
+/** The real 49,408-token vocabulary takes seconds to load on a busy CPU: once per file. */
+let clipTok: ClipTokenizer | undefined;
+const clip = (): ClipTokenizer => (clipTok ??= fromDir(CLIP, false));
 
 describe('OneFormer task_inputs (CLIP BPE)', () => {
   it('fixture task_inputs identical for all three tasks', async () => {
@@ -46,7 +51,7 @@ describe('OneFormer task_inputs (CLIP BPE)', () => {
   });
 
   it('real CLIP vocabulary', () => {
-    const tok = fromDir(CLIP, false);
+    const tok = clip();
     expect(tok.bosId).toBe(49406);
     expect(tok.eosId).toBe(49407);
     expect(tok.encode('a photo of a cat')).toEqual([49406, 320, 1125, 539, 320, 2368, 49407]);
@@ -64,7 +69,7 @@ describe('OneFormer task_inputs (CLIP BPE)', () => {
   });
 
   it('truncation keeps SOT and EOT; padding is 0', () => {
-    const tok = fromDir(CLIP, false);
+    const tok = clip();
     const long = Array.from({ length: 100 }, () => 'cat').join(' ');
     const row = tok.textInputs(long, 77);
     expect(row[0]).toBe(49406);
@@ -108,5 +113,16 @@ describe('OneFormer task_inputs (CLIP BPE)', () => {
     // Without a post-processor SOT/EOT are not added: refused, not silently wrong.
     const bare = ClipTokenizer.fromFiles({ tokenizerJson: { ...json, post_processor: null }, name: 'json' });
     expect(() => bare.encode('the task is semantic')).toThrow(WeightError);
+  });
+
+  it('checkpoint folders carry the tokenizer and class_info files for OneFormer only', async () => {
+    const ckpt = await checkpointFromDir(CASE);
+    expect(Object.keys(ckpt.files ?? {}).sort()).toEqual(['class_info.json', 'merges.txt', 'tokenizer_config.json', 'vocab.json']);
+    const tok = ClipTokenizer.fromCheckpoint(ckpt.files, ckpt.name);
+    expect([...tok.taskInputs('panoptic', 77)].filter((x) => x !== 0)).toEqual([562, 513, 516, 517, 538, 563]);
+    const m2f = await checkpointFromDir(join(FIXTURES, 'mask2former', 'tiny'));
+    expect(m2f.files).toBeUndefined();
+    expect(() => ClipTokenizer.fromCheckpoint(undefined, 'ckpt')).toThrow(/vocab\.json and merges\.txt missing/);
+    expect(() => ClipTokenizer.fromCheckpoint({ 'vocab.json': '{', 'merges.txt': '' }, 'ckpt')).toThrow(/ckpt\/vocab\.json: not valid JSON/);
   });
 });

@@ -171,6 +171,31 @@ export class ClipTokenizer {
     return new ClipTokenizer(tok, bosId, eosId, where);
   }
 
+  /** From a checkpoint's extra files (`CheckpointSource.files`: text by file name). */
+  static fromCheckpoint(files: Readonly<Record<string, string>> | undefined, name: string): ClipTokenizer {
+    const where = name === '' || name.endsWith('/') ? name : `${name}/`;
+    const json = (file: string): unknown => {
+      const text = files?.[file];
+      if (text === undefined) return undefined;
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (e) {
+        throw new WeightError(`${where}${file}`, undefined, `not valid JSON: ${e instanceof Error ? e.message : String(e)}`, 'invalid-json');
+      }
+    };
+    const tokenizerJson = json('tokenizer.json');
+    const vocab = json('vocab.json');
+    const tokenizerConfig = json('tokenizer_config.json');
+    const merges = files?.['merges.txt'];
+    return ClipTokenizer.fromFiles({
+      name,
+      ...(tokenizerJson === undefined ? {} : { tokenizerJson }),
+      ...(vocab === undefined ? {} : { vocab }),
+      ...(merges === undefined ? {} : { merges }),
+      ...(tokenizerConfig === undefined ? {} : { tokenizerConfig }),
+    });
+  }
+
   /** `[SOT, ids..., EOT]`, as HF's CLIPTokenizer with special tokens. */
   encode(text: string): number[] {
     const ids = this.tok.encode(text, { add_special_tokens: true }).ids;
