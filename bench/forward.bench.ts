@@ -6,7 +6,7 @@
 import { it } from 'vitest';
 import { join } from 'node:path';
 import { requestNodeGpu } from '../src/gpu/node.ts';
-import { Mask2Former } from '../src/models/mask2former/session.ts';
+import { SegmentationModel } from '../src/models/session.ts';
 import { checkpointFromDir, readImage } from '../src/cli/node-io.ts';
 import { readTensors, type RefTensor } from '../test/fixture-files.ts';
 
@@ -21,7 +21,7 @@ it('forward pass timings', async () => {
     { name: 'shapes model, example-0.png 157x160 (preprocessing on the GPU)', dir: shapesDir, input: { images: [readImage(join(shapesDir, 'example-0.png'))] } },
   ];
   for (const c of cases) {
-    const model = await Mask2Former.load(gpu, await checkpointFromDir(c.dir));
+    const model = await SegmentationModel.load(gpu, await checkpointFromDir(c.dir));
     const t0 = performance.now();
     await model.forward(c.input);
     const first = performance.now() - t0;

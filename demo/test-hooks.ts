@@ -2,10 +2,10 @@
  * Test hooks of the demo page, loaded only with `?test` in the URL (test/e2e/demo.test.ts):
  * `window.__maskgpu` drives the page (load a checkpoint, segment an image URL through the same
  * path as the UI), reads back what it shows, counts live GPU buffers, and runs a batch through
- * Mask2Former + PostProcessor directly (the public Segmenter takes one image at a time, while the
+ * SegmentationModel + PostProcessor directly (the public Segmenter takes one image at a time, while the
  * HF fixtures post-processed their batch together).
  */
-import { Mask2Former, PostProcessor, checkpointFromUrl, type ImageSegmentation, type SegmentationResult, type Task } from '../src/index.ts';
+import { SegmentationModel, PostProcessor, checkpointFromUrl, type ImageSegmentation, type SegmentationResult, type Task } from '../src/index.ts';
 import { rgbaFromUrl } from './images.ts';
 import type { Controls, DemoApp } from './main.ts';
 import { generateShapes } from './shapes-generator.ts';
@@ -205,7 +205,7 @@ export function expose(app: DemoApp, tracker: BufferTracker | undefined): void {
       const images = await Promise.all(urls.map(rgbaFromUrl));
       return app.enqueue(async () => {
         const t0 = performance.now();
-        const model = await Mask2Former.load(gpu, await checkpointFromUrl(new URL(folder, location.href).href));
+        const model = await SegmentationModel.load(gpu, await checkpointFromUrl(new URL(folder, location.href).href));
         const post = new PostProcessor(gpu);
         try {
           const t1 = performance.now();

@@ -2,9 +2,9 @@
  * maskgpu: MaskFormer / Mask2Former universal segmentation on WebGPU.
  *
  * ```ts
- * import { requestGpu, checkpointFromUrl, Mask2Former } from 'maskgpu';
+ * import { requestGpu, checkpointFromUrl, SegmentationModel } from 'maskgpu';
  * const gpu = await requestGpu();
- * const model = await Mask2Former.load(gpu, await checkpointFromUrl('https://huggingface.co/facebook/mask2former-swin-tiny-coco-panoptic/resolve/main/'));
+ * const model = await SegmentationModel.load(gpu, await checkpointFromUrl('https://huggingface.co/facebook/mask2former-swin-tiny-coco-panoptic/resolve/main/'));
  * const { outputs } = await model.forward({ images: [imageData] });
  * ```
  * Importing this module has no side effects.
@@ -13,7 +13,9 @@ export * from './errors.ts';
 export { requestGpu, GpuContext, type GpuOptions, type GpuFeatures, type GpuLimits } from './gpu/device.ts';
 export { checkpointFromUrl, checkpointFromFiles, type CheckpointSource, type FetchOptions } from './checkpoint.ts';
 export { toRgba, type RgbaImage, type ImageSource } from './image.ts';
-export { Mask2Former, stageTimings, type ForwardInput, type ForwardOptions, type ForwardResult, type LoadOptions, type OutputTensor } from './models/mask2former/session.ts';
+export { SegmentationModel, stageTimings, type ForwardInput, type ForwardOptions, type ForwardResult, type LoadOptions, type OutputTensor } from './models/session.ts';
+export { FAMILIES, resolveModel, supportedFamilies } from './models/registry.ts';
+export type { FamilyId, ModelConfigBase, ModelFamily, ModelSpec } from './models/family.ts';
 export { parseMask2FormerConfig, parsePreprocessorConfig, resizeOutputSize, type Mask2FormerConfig, type PreprocessorConfig } from './config/index.ts';
 export { parseSafetensorsHeader, streamSafetensors, writeSafetensors, type LoadProgress, type SafetensorsSource } from './weights/safetensors.ts';
 export { WeightStore } from './weights/store.ts';

@@ -8,7 +8,7 @@ import { requestGpu, type GpuContext } from './gpu/device.ts';
 import { GraphBuilder } from './graph/builder.ts';
 import { CompiledGraph } from './graph/runner.ts';
 import { rgbaPixels, toRgba, type ImageSource, type RgbaImage } from './image.ts';
-import { Mask2Former, type LoadOptions } from './models/mask2former/session.ts';
+import { SegmentationModel, type LoadOptions } from './models/session.ts';
 import * as ops from './ops/index.ts';
 import { PostProcessor, type ImageSegmentation, type LogitsOnGpu, type PostProcessOptions, type Task } from './post/segment.ts';
 import { labelColour, packRgba } from './render/palette.ts';
@@ -99,10 +99,10 @@ export class Segmenter {
 
   private constructor(
     readonly gpu: GpuContext,
-    readonly model: Mask2Former,
+    readonly model: SegmentationModel,
     private readonly ownsGpu: boolean,
   ) {
-    this.post = new PostProcessor(gpu);
+    this.post = new PostProcessor(gpu, model.spec.post);
   }
 
   /**
@@ -118,7 +118,7 @@ export class Segmenter {
       if (typeof source === 'string' || source instanceof URL) ckpt = await checkpointFromUrl(String(source), { ...(f ? { fetch: f } : {}), ...(options.signal ? { signal: options.signal } : {}) });
       else if ('config' in (source as object) && 'weights' in (source as object)) ckpt = source as CheckpointSource;
       else ckpt = await checkpointFromFiles(source as Iterable<File>);
-      const model = await Mask2Former.load(gpu, ckpt, { ...options, ...(f ? { fetch: f } : {}) });
+      const model = await SegmentationModel.load(gpu, ckpt, { ...options, ...(f ? { fetch: f } : {}) });
       return new Segmenter(gpu, model, options.gpu === undefined);
     } catch (e) {
       if (options.gpu === undefined) gpu.dispose();

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MaskgpuError } from '../errors.ts';
 import { requestNodeGpu } from '../gpu/node.ts';
-import { attentionMaskAsHf } from '../models/mask2former/model.ts';
-import { Mask2Former, type ForwardResult } from '../models/mask2former/session.ts';
+import { attentionMaskAsHf } from '../models/common/masked-attention-decoder.ts';
+import { SegmentationModel, type ForwardResult } from '../models/session.ts';
 import { streamSafetensors, toFloat32, writeSafetensors, type WritableTensor } from '../weights/safetensors.ts';
 import { checkpointFromDir, readImage, writePng } from './node-io.ts';
 import { Segmenter } from '../segmenter.ts';
@@ -25,7 +25,7 @@ const USAGE = `usage:
   segment runs the model and HF's post-processing, prints the segments and writes what is asked
           (--model defaults to the embedded shapes model in weights/shapes).
 
-  infer   runs Mask2FormerForUniversalSegmentation on one image (preprocessed on the GPU as the
+  infer   runs the checkpoint's model (MaskFormer or Mask2Former, from config.json's model_type) on one image (preprocessed on the GPU as the
           checkpoint's preprocessor_config.json says, or pixel_values taken from a safetensors file)
           and writes class_queries_logits, masks_queries_logits (F32) to OUT; --intermediates adds
           every intermediate under the names of HF's outputs.`;
@@ -82,8 +82,8 @@ async function infer(args: string[]): Promise<void> {
   try {
     console.log(`adapter: ${ctx.adapterName}`);
     const t0 = performance.now();
-    const model = await Mask2Former.load(ctx, await checkpointFromDir(values.model), { profile: true });
-    console.log(`loaded ${values.model}: ${model.weights.count} tensors, ${(model.weights.bytes / 2 ** 20).toFixed(1)} MiB on the GPU, ${fmtMs(performance.now() - t0)}`);
+    const model = await SegmentationModel.load(ctx, await checkpointFromDir(values.model), { profile: true });
+    console.log(`loaded ${values.model} (${model.spec.displayName}): ${model.weights.count} tensors, ${(model.weights.bytes / 2 ** 20).toFixed(1)} MiB on the GPU, ${fmtMs(performance.now() - t0)}`);
     let result: ForwardResult;
     if (values['pixel-values']) {
       const pv = await readPixelValues(values['pixel-values']);

@@ -22,8 +22,8 @@ import { WeightError } from '../../src/errors.ts';
 import type { GpuContext } from '../../src/gpu/device.ts';
 import { requestNodeGpu } from '../../src/gpu/node.ts';
 import { buildMask2Former } from '../../src/models/mask2former/model.ts';
-import { Mask2Former } from '../../src/models/mask2former/session.ts';
-import type { WeightShapes } from '../../src/models/mask2former/weights.ts';
+import { SegmentationModel } from '../../src/models/session.ts';
+import type { WeightShapes } from '../../src/models/common/weights.ts';
 import { parseSafetensorsHeader } from '../../src/weights/safetensors.ts';
 import { FIXTURES, readJson, readTensors } from '../fixture-files.ts';
 import {
@@ -279,7 +279,7 @@ describe('hub configs end to end on the GPU (random weights)', () => {
       const pipelinesBefore = ctx.pipelines.size;
       const weights = randomCheckpoint(c.cfg, seed);
       const tGen = performance.now();
-      const model = await Mask2Former.load(ctx, { config: hfConfigJson(c.cfg), weights, name: c.name });
+      const model = await SegmentationModel.load(ctx, { config: hfConfigJson(c.cfg), weights, name: c.name });
       const tLoad = performance.now();
       const times: string[] = [];
       try {

@@ -11,8 +11,8 @@ import type { GpuContext } from '../../src/gpu/device.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import { CompiledGraph } from '../../src/graph/runner.ts';
 import { parsePreprocessorConfig } from '../../src/config/index.ts';
-import { batchGeometry, preprocess } from '../../src/models/mask2former/preprocess.ts';
-import { Mask2Former } from '../../src/models/mask2former/session.ts';
+import { batchGeometry, preprocess } from '../../src/models/common/preprocess.ts';
+import { SegmentationModel } from '../../src/models/session.ts';
 import * as ops from '../../src/ops/index.ts';
 import { readImage } from '../../src/cli/node-io.ts';
 import { maxErrors } from '../ref/compare.ts';
@@ -69,7 +69,7 @@ for (const c of cases) {
     it('images -> logits (GPU preprocessing + model) within 1e-4 x max|ref|', async () => {
       const expected = await readTensors(join(dir, 'expected.safetensors'));
       const bytes = readFileSync(join(dir, 'model.safetensors'));
-      const model = await Mask2Former.load(ctx, {
+      const model = await SegmentationModel.load(ctx, {
         config: readJson(join(dir, 'config.json')),
         preprocessor: readJson(join(dir, 'preprocessor_config.json')),
         weights: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),

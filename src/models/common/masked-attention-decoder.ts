@@ -1,18 +1,32 @@
 /**
- * Mask2Former transformer decoder with masked cross-attention. Queries are kept batch-major
+ * Masked-attention transformer decoder (Mask2Former's, also OneFormer's after its query setup). Queries are kept batch-major
  * [B, Q, D] on the GPU (HF keeps [Q, B, D]; intermediates are permuted only when asked for).
  * Layer j cross-attends level j mod 3 (0 = stride 32) with the mask of prediction j; a query
  * whose mask blocks every position attends everywhere (HF's fully-masked-row rule, in-kernel).
  * Post-norm order per layer: cross-attn -> add & LN -> self-attn -> add & LN -> FFN -> add & LN.
- * Keys: model.transformer_module.*, class_predictor.*
+ * Keys under `prefix` (Mask2Former: model.transformer_module): level_embed, input_projections.{l},
+ * queries_embedder, decoder.layers.{j}, decoder.layernorm, plus the heads (heads.ts).
+ * The initial queries are the caller's (Mask2Former: queries_features; OneFormer: its query transformer).
  */
-import type { Mask2FormerConfig } from '../../config/index.ts';
+import { ShapeError } from '../../errors.ts';
 import type { Tensor } from '../../graph/builder.ts';
 import * as ops from '../../ops/index.ts';
+import { predictionHeads, type HeadsConfig, type HeadsKeys } from './heads.ts';
 import { sinePositionEmbedding } from './position.ts';
 import type { WeightBinder } from './weights.ts';
 
-const P = 'model.transformer_module';
+/** What the masked-attention decoder needs from a family's config. */
+export interface MaskedAttentionDecoderConfig extends HeadsConfig {
+  readonly numQueries: number;
+  readonly numAttentionHeads: number;
+  /** Levels cycled through by the layers (3: stride 32, 16, 8). */
+  readonly numFeatureLevels: number;
+  /** Decoder layers actually built (Mask2Former: decoder_layers - 1). */
+  readonly numLayers: number;
+  readonly dimFeedforward: number;
+  /** 1x1 `input_projections.{l}` on the level features (feature size != hidden dim, or enforced). */
+  readonly hasInputProjection: boolean;
+}
 
 export interface Prediction {
   /** [B, Q, L+1] */
@@ -33,14 +47,16 @@ export interface DecoderOutput {
   readonly attentionMasks: Tensor[];
 }
 
-export function transformerDecoder(wb: WeightBinder, cfg: Mask2FormerConfig, multiScale: readonly Tensor[], maskFeatures: Tensor): DecoderOutput {
+/**
+ * `initial`: the decoder's input queries [B, Q, D] (transformer_decoder_hidden_states.0).
+ */
+export function maskedAttentionDecoder(wb: WeightBinder, cfg: MaskedAttentionDecoderConfig, P: string, heads_: HeadsKeys, initial: Tensor, multiScale: readonly Tensor[], maskFeatures: Tensor): DecoderOutput {
   const { g } = wb;
   const D = cfg.hiddenDim;
   const Q = cfg.numQueries;
   const heads = cfg.numAttentionHeads;
   const nLevels = cfg.numFeatureLevels;
   const B = maskFeatures.shape[0] as number;
-  const M = cfg.maskFeatureSize;
   return g.within('transformer_decoder', () => {
     // Level features as tokens [B, hw, D] (+ level embedding), and their position embeddings.
     const levelEmbed = wb.w(`${P}.level_embed.weight`, [nLevels, D]);
@@ -48,7 +64,7 @@ export function transformerDecoder(wb: WeightBinder, cfg: Mask2FormerConfig, mul
       g.within(`level${l}`, () => {
         const [, C, h, w] = x.shape as [number, number, number, number];
         let src = x;
-        if (cfg.hasDecoderInputProjection) {
+        if (cfg.hasInputProjection) {
           const pw = wb.w(`${P}.input_projections.${l}.weight`, [D, C, 1, 1]);
           const pb = wb.w(`${P}.input_projections.${l}.bias`, [D]);
           src = ops.conv2d(g, x, pw, pb);
@@ -62,34 +78,29 @@ export function transformerDecoder(wb: WeightBinder, cfg: Mask2FormerConfig, mul
       }),
     );
     const queryPos = wb.w(`${P}.queries_embedder.weight`, [Q, D]);
-    const queryFeat = wb.w(`${P}.queries_features.weight`, [Q, D]);
     const decNorm = wb.norm(`${P}.decoder.layernorm`, D);
-    const cls = wb.linear('class_predictor', cfg.numLabels + 1, D);
-    const mlp = [0, 1, 2].map((i) => wb.linear(`${P}.decoder.mask_predictor.mask_embedder.${i}.0`, i === 2 ? M : D, D));
-    const [, , hm, wm] = maskFeatures.shape as [number, number, number, number];
+    const headsFn = predictionHeads(wb, cfg, heads_);
 
     const predict = (x: Tensor, k: number): { p: Prediction; atLevel: Tensor } =>
       g.within(`prediction${k}`, () => {
         const normed = ops.layerNorm(g, x, decNorm.g, decNorm.b);
-        const classLogits = ops.linear(g, normed, cls.w, cls.b);
-        let emb = normed;
-        mlp.forEach((l, i) => {
-          emb = ops.linear(g, emb, l.w, l.b, i < 2 ? { act: 'relu' } : {});
-        });
-        const maskLogits = g.reshape(ops.maskEinsum(g, emb, maskFeatures), [B, Q, hm, wm]);
+        const { classLogits, maskLogits } = headsFn(normed, maskFeatures);
         const size = (levels[k % nLevels] as { size: [number, number] }).size;
         const atLevel = ops.resizeBilinear(g, maskLogits, size);
         return { p: { classLogits, maskLogits, normed }, atLevel };
       });
 
-    let x = ops.repeatLeading(g, queryFeat, B);
+    if (initial.shape.length !== 3 || initial.shape[0] !== B || initial.shape[1] !== Q || initial.shape[2] !== D) {
+      throw new ShapeError('maskedAttentionDecoder', initial.name, `[${B}, ${Q}, ${D}]`, initial.shape);
+    }
+    let x = initial;
     const hidden = [x];
     const first = predict(x, 0);
     const predictions = [first.p];
     const maskLogitsAtLevel = [first.atLevel];
     const attentionMasks: Tensor[] = [];
     let atLevel = first.atLevel;
-    for (let j = 0; j < cfg.numInstantiatedDecoderLayers; j++) {
+    for (let j = 0; j < cfg.numLayers; j++) {
       const pre = `${P}.decoder.layers.${j}`;
       const level = levels[j % nLevels] as (typeof levels)[number];
       const [h, w] = level.size;
@@ -132,4 +143,19 @@ export function transformerDecoder(wb: WeightBinder, cfg: Mask2FormerConfig, mul
     }
     return { predictions, hidden, maskLogitsAtLevel, attentionMasks };
   });
+}
+
+/**
+ * HF's view of a decoder layer's attention mask: our raw 0/1 mask [B, Q, hw] (u32, nonzero =
+ * blocked) with the fully-masked-row rule applied (such rows become all open), as U8.
+ */
+export function attentionMaskAsHf(raw: Uint32Array, rows: number, n: number): Uint8Array {
+  const out = new Uint8Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    let blocked = 0;
+    for (let j = 0; j < n; j++) if (raw[r * n + j] !== 0) blocked++;
+    if (blocked === n) continue;
+    for (let j = 0; j < n; j++) out[r * n + j] = raw[r * n + j] !== 0 ? 1 : 0;
+  }
+  return out;
 }

@@ -1,17 +1,19 @@
 /**
- * A loaded Mask2Former checkpoint on a device: weights in GPU buffers, planned graphs cached per
- * input shape (the last few), one submit per forward pass. `dispose()` frees everything.
+ * A loaded checkpoint of any supported family on a device: the family picked from config.json's
+ * model_type, weights in GPU buffers, planned graphs cached per input shape (the last few), one
+ * submit per forward pass. `dispose()` frees everything.
  */
-import { parseMask2FormerConfig, parsePreprocessorConfig, type Mask2FormerConfig, type PreprocessorConfig } from '../../config/index.ts';
-import type { CheckpointSource } from '../../checkpoint.ts';
-import { GpuError, ShapeError } from '../../errors.ts';
-import type { GpuContext } from '../../gpu/device.ts';
-import { CompiledGraph, type HostArray, type StepTiming } from '../../graph/runner.ts';
-import { checkRgba, rgbaPixels, type RgbaImage } from '../../image.ts';
-import type { LoadProgress } from '../../weights/safetensors.ts';
-import { WeightStore } from '../../weights/store.ts';
-import { buildMask2Former, type ModelInput } from './model.ts';
-import type { BatchGeometry } from './preprocess.ts';
+import { parsePreprocessorConfig, type PreprocessorConfig } from '../config/index.ts';
+import type { CheckpointSource } from '../checkpoint.ts';
+import { GpuError, ShapeError } from '../errors.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import { CompiledGraph, type HostArray, type StepTiming } from '../graph/runner.ts';
+import { checkRgba, rgbaPixels, type RgbaImage } from '../image.ts';
+import type { LoadProgress } from '../weights/safetensors.ts';
+import { WeightStore } from '../weights/store.ts';
+import type { BatchGeometry } from './common/preprocess.ts';
+import type { ModelConfigBase, ModelInput, ModelSpec } from './family.ts';
+import { resolveModel } from './registry.ts';
 
 export interface LoadOptions {
   readonly onProgress?: (p: LoadProgress) => void;
@@ -60,33 +62,34 @@ export function stageTimings(steps: readonly StepTiming[]): Record<string, numbe
   return out;
 }
 
-export class Mask2Former {
+export class SegmentationModel {
   private readonly graphs = new Map<string, { graph: CompiledGraph; geometry: BatchGeometry | undefined; names: readonly string[] }>();
   private disposed = false;
 
   private constructor(
     readonly ctx: GpuContext,
-    readonly config: Mask2FormerConfig,
+    /** The family and its parsed config.json. */
+    readonly spec: ModelSpec,
     readonly preprocessor: PreprocessorConfig | undefined,
     readonly weights: WeightStore,
     private readonly options: LoadOptions,
   ) {}
 
   /** Parses the configs (typed errors), streams the weights into GPU buffers, checks them against the config. */
-  static async load(ctx: GpuContext, source: CheckpointSource, options: LoadOptions = {}): Promise<Mask2Former> {
-    const config = parseMask2FormerConfig(source.config);
+  static async load(ctx: GpuContext, source: CheckpointSource, options: LoadOptions = {}): Promise<SegmentationModel> {
+    const spec = resolveModel(source.config);
     const preprocessor = source.preprocessor === undefined ? undefined : parsePreprocessorConfig(source.preprocessor);
     const weights = await WeightStore.load(ctx, source.weights, {
       file: typeof source.weights === 'string' ? source.weights : `${source.name}`,
-      skip: (k) => k.startsWith('criterion.'),
+      skip: (k) => spec.skipWeight(k),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    const model = new Mask2Former(ctx, config, preprocessor, weights, options);
+    const model = new SegmentationModel(ctx, spec, preprocessor, weights, options);
     try {
       // Bind every tensor once on a small input so a wrong checkpoint fails at load, not at first use.
-      buildMask2Former(config, weights, { kind: 'pixel-values', shape: [1, 3, 64, 64] });
+      spec.build(weights, { kind: 'pixel-values', shape: [1, 3, 64, 64] });
     } catch (e) {
       model.dispose();
       throw e;
@@ -102,8 +105,8 @@ export class Mask2Former {
       this.graphs.set(key, hit); // most recently used last
       return hit;
     }
-    const built = buildMask2Former(this.config, this.weights, input, { intermediates }, this.ctx.limits.maxComputeWorkgroupsPerDimension);
-    const graph = await CompiledGraph.compile(this.ctx, built.graph, this.ctx.pipelines, { weights: this.weights, profile: this.options.profile ?? false, label: 'mask2former' });
+    const built = this.spec.build(this.weights, input, { intermediates }, this.ctx.limits.maxComputeWorkgroupsPerDimension);
+    const graph = await CompiledGraph.compile(this.ctx, built.graph, this.ctx.pipelines, { weights: this.weights, profile: this.options.profile ?? false, label: this.spec.family });
     const entry = { graph, geometry: built.geometry, names: built.outputNames };
     this.graphs.set(key, entry);
     const max = this.options.maxCachedGraphs ?? 2;
@@ -117,17 +120,17 @@ export class Mask2Former {
 
   /** Runs the model: class_queries_logits [B, Q, L+1] and masks_queries_logits [B, Q, H/4, W/4]. */
   async forward(input: ForwardInput, options: ForwardOptions = {}): Promise<ForwardResult> {
-    if (this.disposed) throw new GpuError('Mask2Former', 'forward() after dispose()');
+    if (this.disposed) throw new GpuError(this.spec.displayName, 'forward() after dispose()');
     const t0 = performance.now();
     let modelInput: ModelInput;
     const feeds: Record<string, HostArray> = {};
     if ('pixelValues' in input) {
       const [B, C, H, W] = input.shape;
-      if (C !== 3 || input.pixelValues.length !== B * C * H * W) throw new ShapeError('Mask2Former', 'pixel_values', `[B, 3, H, W] with ${B * 3 * H * W} values`, `${input.pixelValues.length} values for [${input.shape.join(', ')}]`);
+      if (C !== 3 || input.pixelValues.length !== B * C * H * W) throw new ShapeError(this.spec.displayName, 'pixel_values', `[B, 3, H, W] with ${B * 3 * H * W} values`, `${input.pixelValues.length} values for [${input.shape.join(', ')}]`);
       modelInput = { kind: 'pixel-values', shape: input.shape };
       feeds.pixel_values = input.pixelValues;
     } else {
-      if (!this.preprocessor) throw new GpuError('Mask2Former', 'this checkpoint has no preprocessor_config.json: pass pixelValues, or a checkpoint with one');
+      if (!this.preprocessor) throw new GpuError(this.spec.displayName, 'this checkpoint has no preprocessor_config.json: pass pixelValues, or a checkpoint with one');
       input.images.forEach((img, i) => {
         checkRgba(img, `image ${i}`);
         feeds[`image.${i}`] = rgbaPixels(img);
@@ -145,8 +148,13 @@ export class Mask2Former {
     return { outputs, timings, ...(info.steps ? { steps: info.steps } : {}), ...(geometry ? { geometry } : {}), graph };
   }
 
+  /** The family's parsed config.json (narrow `spec.family` to read family-specific fields). */
+  get config(): ModelConfigBase {
+    return this.spec.config;
+  }
+
   get id2label(): Readonly<Record<number, string>> {
-    return this.config.id2label;
+    return this.spec.config.id2label;
   }
 
   /** Frees every graph and weight buffer (the device itself belongs to the caller). */
