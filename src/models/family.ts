@@ -3,7 +3,10 @@
  * parsing, the graph, and its post-processing rules. The session (session.ts), Segmenter and CLI
  * use only this; the registry (registry.ts) picks the family from config.json's model_type.
  */
+import type { CheckpointSource } from '../checkpoint.ts';
 import type { PreprocessorConfig } from '../config/index.ts';
+import type { HostArray } from '../graph/runner.ts';
+import type { Task } from '../post/segment.ts';
 import type { GraphBuilder } from '../graph/builder.ts';
 import type { PostRules } from '../post/rules.ts';
 import type { BatchGeometry } from './common/preprocess.ts';
@@ -49,6 +52,10 @@ export interface ModelSpec {
   skipWeight(key: string): boolean;
   /** The planned computation for one input shape; binds (and shape-checks) every checkpoint tensor. */
   build(weights: WeightShapes, input: ModelInput, options?: BuildOptions, maxWorkgroups?: number): BuiltModel;
+  /** The family's preprocessor_config.json rules (default: Mask2FormerImageProcessor's). */
+  parsePreprocessor?(json: unknown): PreprocessorConfig;
+  /** Graph inputs besides the image that a pass needs (OneFormer: `task_inputs` of the task prompt). */
+  feeds?(pass: { readonly task: Task | undefined; readonly batch: number }): Record<string, HostArray>;
 }
 
 /** A family as the registry lists it. */
@@ -57,6 +64,9 @@ export interface ModelFamily {
   readonly displayName: string;
   /** `architectures` entries of config.json that belong to this family. */
   readonly architectures: readonly string[];
-  /** Parses config.json (typed errors) into a ModelSpec; undefined while the family is not implemented. */
-  readonly parse: ((json: unknown, file: string) => ModelSpec) | undefined;
+  /**
+   * Parses config.json (typed errors) into a ModelSpec; undefined while the family is not
+   * implemented. `source`: the checkpoint being loaded (its other files), absent for a bare config.
+   */
+  readonly parse: ((json: unknown, file: string, source?: CheckpointSource) => ModelSpec) | undefined;
 }

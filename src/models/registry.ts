@@ -6,15 +6,9 @@
 import { asObject, isUnset, show } from '../config/validate.ts';
 import { ConfigError, UnsupportedError } from '../errors.ts';
 import type { FamilyId, ModelFamily, ModelSpec } from './family.ts';
+import type { CheckpointSource } from '../checkpoint.ts';
 import { MASK2FORMER } from './mask2former/model.ts';
-
-/** Room for OneFormer: recognised by model_type and architectures, parse to be provided by its implementation. */
-const ONEFORMER: ModelFamily = {
-  id: 'oneformer',
-  displayName: 'OneFormer',
-  architectures: ['OneFormerForUniversalSegmentation', 'OneFormerModel'],
-  parse: undefined,
-};
+import { ONEFORMER } from './oneformer/model.ts';
 
 /** Every family maskgpu knows, by config.json `model_type`. */
 export const FAMILIES: Readonly<Record<FamilyId, ModelFamily>> = {
@@ -47,7 +41,7 @@ function familyOfArchitecture(arch: string): ModelFamily | undefined {
  * @throws UnsupportedError unknown / not implemented model_type, or architectures of another family or model
  * @throws ConfigError      a malformed model_type / architectures, or any error of the family's parser
  */
-export function resolveModel(json: unknown, file = 'config.json'): ModelSpec {
+export function resolveModel(json: unknown, file = 'config.json', source?: CheckpointSource): ModelSpec {
   const obj = asObject(json, { file, path: '' }, '(root)');
   const rawType = obj['model_type'];
   const rawArch = obj['architectures'];
@@ -80,5 +74,5 @@ export function resolveModel(json: unknown, file = 'config.json'): ModelSpec {
     );
   }
   if (!family.parse) throw new UnsupportedError(`${file}: ${family.displayName} (model_type "${family.id}") is not supported yet; supported: ${supportedFamilies()}`);
-  return family.parse(json, file);
+  return family.parse(json, file, source);
 }

@@ -14,6 +14,7 @@ import { WeightStore } from '../weights/store.ts';
 import type { BatchGeometry } from './common/preprocess.ts';
 import type { ModelConfigBase, ModelInput, ModelSpec } from './family.ts';
 import { resolveModel } from './registry.ts';
+import type { Task } from '../post/segment.ts';
 
 export interface LoadOptions {
   readonly onProgress?: (p: LoadProgress) => void;
@@ -34,6 +35,8 @@ export interface ForwardOptions {
   readonly intermediates?: boolean;
   /** Read back these outputs (default: class_queries_logits, masks_queries_logits). */
   readonly outputs?: readonly string[];
+  /** The task prompt, for families whose model takes one (OneFormer; required there). */
+  readonly task?: Task;
 }
 
 export interface OutputTensor {
@@ -77,8 +80,9 @@ export class SegmentationModel {
 
   /** Parses the configs (typed errors), streams the weights into GPU buffers, checks them against the config. */
   static async load(ctx: GpuContext, source: CheckpointSource, options: LoadOptions = {}): Promise<SegmentationModel> {
-    const spec = resolveModel(source.config);
-    const preprocessor = source.preprocessor === undefined ? undefined : parsePreprocessorConfig(source.preprocessor);
+    const spec = resolveModel(source.config, 'config.json', source);
+    const parsePre = (json: unknown): PreprocessorConfig => (spec.parsePreprocessor ? spec.parsePreprocessor(json) : parsePreprocessorConfig(json));
+    const preprocessor = source.preprocessor === undefined ? undefined : parsePre(source.preprocessor);
     const weights = await WeightStore.load(ctx, source.weights, {
       file: typeof source.weights === 'string' ? source.weights : `${source.name}`,
       skip: (k) => spec.skipWeight(k),
@@ -137,6 +141,8 @@ export class SegmentationModel {
       });
       modelInput = { kind: 'images', sizes: input.images.map((im) => [im.height, im.width] as const), preprocessor: this.preprocessor };
     }
+    const batch = 'pixelValues' in input ? input.shape[0] : input.images.length;
+    if (this.spec.feeds) Object.assign(feeds, this.spec.feeds({ task: options.task, batch }));
     const intermediates = options.intermediates ?? false;
     const { graph, geometry, names } = await this.graphFor(modelInput, intermediates);
     const info = await graph.run(feeds);

@@ -29,6 +29,8 @@ export interface DeformablePixelDecoderConfig {
   readonly numFpnLevels: number;
   readonly groupNormGroups: number;
   readonly groupNormEps: number;
+  /** Eps of the encoder layers' LayerNorms (Mask2Former: fixed 1e-5; OneFormer: layer_norm_eps). Default 1e-5. */
+  readonly layerNormEps?: number;
 }
 
 export interface PixelDecoderOutput {
@@ -60,12 +62,12 @@ function encoderLayer(wb: WeightBinder, cfg: DeformablePixelDecoderConfig, P: st
     const attn = ops.linear(g, sampled, op.w, op.b);
     hooks.set(`${pre}.self_attn`, attn);
     const ln1 = wb.norm(`${pre}.self_attn_layer_norm`, F);
-    const x1 = ops.layerNorm(g, attn, ln1.g, ln1.b, { residual: x });
+    const x1 = ops.layerNorm(g, attn, ln1.g, ln1.b, { residual: x, eps: cfg.layerNormEps ?? 1e-5 });
     const fc1 = wb.linear(`${pre}.fc1`, cfg.encoderFeedforwardDim, F);
     const fc2 = wb.linear(`${pre}.fc2`, F, cfg.encoderFeedforwardDim);
     const ffn = ops.linear(g, ops.linear(g, x1, fc1.w, fc1.b, { act: 'relu' }), fc2.w, fc2.b);
     const ln2 = wb.norm(`${pre}.final_layer_norm`, F);
-    const out = ops.layerNorm(g, ffn, ln2.g, ln2.b, { residual: x1 });
+    const out = ops.layerNorm(g, ffn, ln2.g, ln2.b, { residual: x1, eps: cfg.layerNormEps ?? 1e-5 });
     hooks.set(pre, out);
     return out;
   });

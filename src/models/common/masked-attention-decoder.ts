@@ -5,7 +5,8 @@
  * whose mask blocks every position attends everywhere (HF's fully-masked-row rule, in-kernel).
  * Post-norm order per layer: cross-attn -> add & LN -> self-attn -> add & LN -> FFN -> add & LN.
  * Keys under `prefix` (Mask2Former: model.transformer_module): level_embed, input_projections.{l},
- * queries_embedder, decoder.layers.{j}, decoder.layernorm, plus the heads (heads.ts).
+ * queries_embedder, decoder.layers.{j}, decoder.layernorm, plus the heads (heads.ts); the names
+ * inside a layer and of the final norm are a family's (DecoderLayerKeys: Mask2Former's by default).
  * The initial queries are the caller's (Mask2Former: queries_features; OneFormer: its query transformer).
  */
 import { ShapeError } from '../../errors.ts';
@@ -26,7 +27,35 @@ export interface MaskedAttentionDecoderConfig extends HeadsConfig {
   readonly dimFeedforward: number;
   /** 1x1 `input_projections.{l}` on the level features (feature size != hidden dim, or enforced). */
   readonly hasInputProjection: boolean;
+  /** Eps of every LayerNorm here (Mask2Former: fixed 1e-5; OneFormer: layer_norm_eps). Default 1e-5. */
+  readonly layerNormEps?: number;
 }
+
+/** Names relative to `prefix` (norm) and to `prefix.decoder.layers.{j}` (the rest). */
+export interface DecoderLayerKeys {
+  /** The norm before every prediction. */
+  readonly decoderNorm: string;
+  /** nn.MultiheadAttention: `.in_proj_weight` [3D, D] (q | k | v), `.in_proj_bias`, `.out_proj`. */
+  readonly crossAttn: string;
+  readonly crossNorm: string;
+  /** DETR attention: `.q_proj`, `.k_proj`, `.v_proj`, `.out_proj`. */
+  readonly selfAttn: string;
+  readonly selfNorm: string;
+  readonly fc1: string;
+  readonly fc2: string;
+  readonly ffnNorm: string;
+}
+
+export const MASK2FORMER_DECODER_KEYS: DecoderLayerKeys = {
+  decoderNorm: 'decoder.layernorm',
+  crossAttn: 'cross_attn',
+  crossNorm: 'cross_attn_layer_norm',
+  selfAttn: 'self_attn',
+  selfNorm: 'self_attn_layer_norm',
+  fc1: 'fc1',
+  fc2: 'fc2',
+  ffnNorm: 'final_layer_norm',
+};
 
 export interface Prediction {
   /** [B, Q, L+1] */
@@ -50,8 +79,18 @@ export interface DecoderOutput {
 /**
  * `initial`: the decoder's input queries [B, Q, D] (transformer_decoder_hidden_states.0).
  */
-export function maskedAttentionDecoder(wb: WeightBinder, cfg: MaskedAttentionDecoderConfig, P: string, heads_: HeadsKeys, initial: Tensor, multiScale: readonly Tensor[], maskFeatures: Tensor): DecoderOutput {
+export function maskedAttentionDecoder(
+  wb: WeightBinder,
+  cfg: MaskedAttentionDecoderConfig,
+  P: string,
+  heads_: HeadsKeys,
+  initial: Tensor,
+  multiScale: readonly Tensor[],
+  maskFeatures: Tensor,
+  keys: DecoderLayerKeys = MASK2FORMER_DECODER_KEYS,
+): DecoderOutput {
   const { g } = wb;
+  const eps = cfg.layerNormEps ?? 1e-5;
   const D = cfg.hiddenDim;
   const Q = cfg.numQueries;
   const heads = cfg.numAttentionHeads;
@@ -78,12 +117,12 @@ export function maskedAttentionDecoder(wb: WeightBinder, cfg: MaskedAttentionDec
       }),
     );
     const queryPos = wb.w(`${P}.queries_embedder.weight`, [Q, D]);
-    const decNorm = wb.norm(`${P}.decoder.layernorm`, D);
+    const decNorm = wb.norm(`${P}.${keys.decoderNorm}`, D);
     const headsFn = predictionHeads(wb, cfg, heads_);
 
     const predict = (x: Tensor, k: number): { p: Prediction; atLevel: Tensor } =>
       g.within(`prediction${k}`, () => {
-        const normed = ops.layerNorm(g, x, decNorm.g, decNorm.b);
+        const normed = ops.layerNorm(g, x, decNorm.g, decNorm.b, { eps });
         const { classLogits, maskLogits } = headsFn(normed, maskFeatures);
         const size = (levels[k % nLevels] as { size: [number, number] }).size;
         const atLevel = ops.resizeBilinear(g, maskLogits, size);
@@ -108,8 +147,8 @@ export function maskedAttentionDecoder(wb: WeightBinder, cfg: MaskedAttentionDec
         const mask = g.reshape(ops.maskFromLogits(g, atLevel), [B, Q, h * w]);
         attentionMasks.push(mask);
         // Masked cross-attention; in_proj_weight [3D, D] is used packed: rows q | k | v.
-        const inW = wb.w(`${pre}.cross_attn.in_proj_weight`, [3 * D, D]);
-        const inB = wb.w(`${pre}.cross_attn.in_proj_bias`, [3 * D]);
+        const inW = wb.w(`${pre}.${keys.crossAttn}.in_proj_weight`, [3 * D, D]);
+        const inB = wb.w(`${pre}.${keys.crossAttn}.in_proj_bias`, [3 * D]);
         const part = (i: number) => ({ w: g.view(inW, i * D * D, [D, D]), b: g.view(inB, i * D, [D]) });
         const [pq, pk, pv] = [part(0), part(1), part(2)];
         const qIn = ops.binary(g, 'add', x, queryPos, 1);
@@ -117,23 +156,23 @@ export function maskedAttentionDecoder(wb: WeightBinder, cfg: MaskedAttentionDec
         const k = ops.linear(g, level.featPos, pk.w, pk.b);
         const v = ops.linear(g, level.feat, pv.w, pv.b);
         const cross = ops.attention(g, q, k, v, { heads, mask: { kind: 'bool', tensor: mask }, maskedRow: 'attend-all' });
-        const co = wb.linear(`${pre}.cross_attn.out_proj`, D, D);
-        const cn = wb.norm(`${pre}.cross_attn_layer_norm`, D);
-        const x1 = ops.layerNorm(g, ops.linear(g, cross, co.w, co.b), cn.g, cn.b, { residual: x });
+        const co = wb.linear(`${pre}.${keys.crossAttn}.out_proj`, D, D);
+        const cn = wb.norm(`${pre}.${keys.crossNorm}`, D);
+        const x1 = ops.layerNorm(g, ops.linear(g, cross, co.w, co.b), cn.g, cn.b, { residual: x, eps });
         // Self-attention: q = k = x + query_pos, v = x.
-        const sq = wb.linear(`${pre}.self_attn.q_proj`, D, D);
-        const sk = wb.linear(`${pre}.self_attn.k_proj`, D, D);
-        const sv = wb.linear(`${pre}.self_attn.v_proj`, D, D);
-        const so = wb.linear(`${pre}.self_attn.out_proj`, D, D);
+        const sq = wb.linear(`${pre}.${keys.selfAttn}.q_proj`, D, D);
+        const sk = wb.linear(`${pre}.${keys.selfAttn}.k_proj`, D, D);
+        const sv = wb.linear(`${pre}.${keys.selfAttn}.v_proj`, D, D);
+        const so = wb.linear(`${pre}.${keys.selfAttn}.out_proj`, D, D);
         const qk = ops.binary(g, 'add', x1, queryPos, 1);
         const self = ops.attention(g, ops.linear(g, qk, sq.w, sq.b), ops.linear(g, qk, sk.w, sk.b), ops.linear(g, x1, sv.w, sv.b), { heads });
-        const sn = wb.norm(`${pre}.self_attn_layer_norm`, D);
-        const x2 = ops.layerNorm(g, ops.linear(g, self, so.w, so.b), sn.g, sn.b, { residual: x1 });
-        const fc1 = wb.linear(`${pre}.fc1`, cfg.dimFeedforward, D);
-        const fc2 = wb.linear(`${pre}.fc2`, D, cfg.dimFeedforward);
+        const sn = wb.norm(`${pre}.${keys.selfNorm}`, D);
+        const x2 = ops.layerNorm(g, ops.linear(g, self, so.w, so.b), sn.g, sn.b, { residual: x1, eps });
+        const fc1 = wb.linear(`${pre}.${keys.fc1}`, cfg.dimFeedforward, D);
+        const fc2 = wb.linear(`${pre}.${keys.fc2}`, D, cfg.dimFeedforward);
         const ffn = ops.linear(g, ops.linear(g, x2, fc1.w, fc1.b, { act: 'relu' }), fc2.w, fc2.b);
-        const fn = wb.norm(`${pre}.final_layer_norm`, D);
-        return ops.layerNorm(g, ffn, fn.g, fn.b, { residual: x2 });
+        const fn = wb.norm(`${pre}.${keys.ffnNorm}`, D);
+        return ops.layerNorm(g, ffn, fn.g, fn.b, { residual: x2, eps });
       });
       hidden.push(x);
       const next = predict(x, j + 1);

@@ -18,8 +18,8 @@
 import type { Tensor } from '../../graph/builder.ts';
 import * as ops from '../../ops/index.ts';
 import { stridedCopy } from '../../ops/strided-copy.ts';
-import { sinePositionEmbedding } from '../mask2former/position.ts';
-import type { WeightBinder } from '../mask2former/weights.ts';
+import { sinePositionEmbedding } from '../common/position.ts';
+import type { WeightBinder } from '../common/weights.ts';
 
 export interface QueryTransformerConfig {
   readonly hiddenDim: number;
