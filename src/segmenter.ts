@@ -92,7 +92,7 @@ export function cachingFetch(cacheName: string, base: typeof fetch = globalThis.
 export class Segmenter {
   private readonly post: PostProcessor;
   /** The last segment()'s image and model output (valid until the next model pass). */
-  private last: { image: RgbaImage; logits: LogitsOnGpu; timings: Record<string, number> } | undefined;
+  private last: { image: RgbaImage; task: Task; logits: LogitsOnGpu; timings: Record<string, number> } | undefined;
   /** Overlay graphs by shape, with the label-map buffer each one reads. */
   private readonly overlays = new Map<string, { graph: CompiledGraph; source: GPUBuffer }>();
   private disposed = false;
@@ -136,23 +136,29 @@ export class Segmenter {
     const t0 = performance.now();
     const image = toRgba(source);
     const task = checkTask(options.task);
-    const fwd = await this.model.forward({ images: [image] }, { outputs: ['class_queries_logits'] });
+    // OneFormer: the task prompt is a model input (same planned graph and weights for every task).
+    const fwd = await this.model.forward({ images: [image] }, { outputs: ['class_queries_logits'], task });
     const cls = fwd.outputs.get('class_queries_logits');
     if (!cls) throw new GpuError('Segmenter', 'model produced no class logits');
     const masks = fwd.graph.outputBuffer('masks_queries_logits');
     const logits = { classLogits: { shape: cls.shape, data: cls.data as Float32Array }, maskLogits: { shape: masks.shape, buffer: masks.buffer, byteOffset: masks.byteOffset } };
-    this.last = { image, logits, timings: { ...fwd.timings, model: performance.now() - t0 } };
+    this.last = { image, task, logits, timings: { ...fwd.timings, model: performance.now() - t0 } };
     return this.postProcess(task, options, t0);
   }
 
   /**
    * Post-processing again on the last segment()'s model output, with other options (task,
-   * thresholds, fused labels, target size): no model pass. Valid until the next segment().
+   * thresholds, fused labels, target size): no model pass, except for a model that takes the task
+   * as input (OneFormer) when the task changes: then the same image is segmented again (same
+   * weights and planned graph, new task prompt). Valid until the next segment().
    */
   async resegment(options: SegmentOptions = {}): Promise<SegmentationResult> {
     if (this.disposed) throw new GpuError('Segmenter', 'resegment() after dispose()');
     if (!this.last) throw new GpuError('Segmenter', 'resegment() needs a segment() first');
-    return this.postProcess(checkTask(options.task), options, performance.now(), true);
+    const task = checkTask(options.task);
+    // A model whose output depends on the task (OneFormer's prompt) needs a new pass for another task.
+    if (this.model.spec.feeds && task !== this.last.task) return this.segment(this.last.image, options);
+    return this.postProcess(task, options, performance.now(), true);
   }
 
   private async postProcess(task: Task, options: SegmentOptions, t0: number, again = false): Promise<SegmentationResult> {

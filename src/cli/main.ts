@@ -1,6 +1,6 @@
 /**
  * The maskgpu command line (Node, Dawn; SwiftShader on machines without a GPU).
- *   maskgpu infer --model DIR --image FILE --out OUT.safetensors [--pixel-values FILE] [--intermediates]
+ *   maskgpu infer --model DIR --image FILE --out OUT.safetensors [--task T] [--pixel-values FILE] [--intermediates]
  * Any error: exit code 1 with a one-line reason on stderr.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,15 +20,18 @@ const USAGE = `usage:
   maskgpu segment [--model DIR|URL] --image FILE [--task panoptic|instance|semantic] [--out overlay.png]
                   [--json segments.json] [--label-map labels.png] [--threshold 0.5] [--mask-threshold 0.5]
                   [--overlap 0.8] [--fuse 1,2] [--opacity 0.55]
-  maskgpu infer --model DIR --image FILE --out OUT.safetensors [--pixel-values FILE.safetensors] [--intermediates]
+  maskgpu infer --model DIR --image FILE --out OUT.safetensors [--task semantic|instance|panoptic]
+                [--pixel-values FILE.safetensors] [--intermediates]
 
   segment runs the model and HF's post-processing, prints the segments and writes what is asked
           (--model defaults to the embedded shapes model in weights/shapes).
 
-  infer   runs the checkpoint's model (MaskFormer or Mask2Former, from config.json's model_type) on one image (preprocessed on the GPU as the
-          checkpoint's preprocessor_config.json says, or pixel_values taken from a safetensors file)
-          and writes class_queries_logits, masks_queries_logits (F32) to OUT; --intermediates adds
-          every intermediate under the names of HF's outputs.`;
+  infer   runs the checkpoint's model (Mask2Former or OneFormer, from config.json's model_type) on one image
+          (preprocessed on the GPU as the checkpoint's preprocessor_config.json says, or pixel_values taken
+          from a safetensors file) and writes class_queries_logits, masks_queries_logits (F32) to OUT;
+          --intermediates adds every intermediate under the names of HF's outputs. OneFormer needs --task
+          (its prompt "the task is <task>", tokenised with the checkpoint's CLIP tokenizer; with
+          --intermediates task_inputs is written too, as I64 like HF's processor output).`;
 
 class UsageError extends MaskgpuError {
   override name = 'UsageError';
@@ -56,6 +59,9 @@ function toWritable(result: ForwardResult): Record<string, WritableTensor> {
     if (name.startsWith('debug.attention_mask_raw.')) {
       const [B, Q, n] = t.shape as [number, number, number];
       out[name.replace('_raw', '')] = { dtype: 'U8', shape: t.shape, data: attentionMaskAsHf(t.data as Uint32Array, B * Q, n) };
+    } else if (name === 'task_inputs') {
+      // Token ids (exact in float32), written as HF's processor returns them: int64.
+      out[name] = { dtype: 'I64', shape: t.shape, data: BigInt64Array.from(t.data as Float32Array, (x) => BigInt(x)) };
     } else {
       out[name] = { dtype: 'F32', shape: t.shape, data: t.data as Float32Array };
     }
@@ -72,10 +78,13 @@ async function infer(args: string[]): Promise<void> {
       out: { type: 'string' },
       'pixel-values': { type: 'string' },
       intermediates: { type: 'boolean', default: false },
+      task: { type: 'string' },
     },
     strict: true,
   });
   if (!values.model) throw new UsageError('--model DIR is required');
+  const task = values.task as Task | undefined;
+  if (task !== undefined && !['semantic', 'instance', 'panoptic'].includes(task)) throw new UsageError(`--task must be semantic, instance or panoptic, got '${values.task}'`);
   if (!values.out) throw new UsageError('--out OUT.safetensors is required');
   if (!values.image && !values['pixel-values']) throw new UsageError('--image FILE or --pixel-values FILE is required');
   const ctx = await requestNodeGpu();
@@ -84,14 +93,16 @@ async function infer(args: string[]): Promise<void> {
     const t0 = performance.now();
     const model = await SegmentationModel.load(ctx, await checkpointFromDir(values.model), { profile: true });
     console.log(`loaded ${values.model} (${model.spec.displayName}): ${model.weights.count} tensors, ${(model.weights.bytes / 2 ** 20).toFixed(1)} MiB on the GPU, ${fmtMs(performance.now() - t0)}`);
+    if (model.spec.feeds && task === undefined) throw new UsageError(`${model.spec.displayName} takes a task prompt: --task semantic|instance|panoptic is required`);
+    const fwd = { intermediates: values.intermediates, ...(task ? { task } : {}) };
     let result: ForwardResult;
     if (values['pixel-values']) {
       const pv = await readPixelValues(values['pixel-values']);
       console.log(`pixel_values [${pv.shape.join(', ')}] from ${values['pixel-values']}`);
-      result = await model.forward({ pixelValues: pv.data, shape: pv.shape }, { intermediates: values.intermediates });
+      result = await model.forward({ pixelValues: pv.data, shape: pv.shape }, fwd);
     } else {
       const image = readImage(values.image as string);
-      result = await model.forward({ images: [image] }, { intermediates: values.intermediates });
+      result = await model.forward({ images: [image] }, fwd);
       const g = result.geometry;
       if (g) console.log(`image ${image.width}x${image.height} -> resized ${g.resized[0]?.[1]}x${g.resized[0]?.[0]} -> pixel_values [1, 3, ${g.padded[0]}, ${g.padded[1]}]`);
     }

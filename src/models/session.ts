@@ -142,7 +142,8 @@ export class SegmentationModel {
       modelInput = { kind: 'images', sizes: input.images.map((im) => [im.height, im.width] as const), preprocessor: this.preprocessor };
     }
     const batch = 'pixelValues' in input ? input.shape[0] : input.images.length;
-    if (this.spec.feeds) Object.assign(feeds, this.spec.feeds({ task: options.task, batch }));
+    const extra = this.spec.feeds ? this.spec.feeds({ task: options.task, batch }) : {};
+    Object.assign(feeds, extra);
     const intermediates = options.intermediates ?? false;
     const { graph, geometry, names } = await this.graphFor(modelInput, intermediates);
     const info = await graph.run(feeds);
@@ -150,6 +151,8 @@ export class SegmentationModel {
     const read = await graph.read(want);
     const outputs = new Map<string, OutputTensor>();
     for (const [k, v] of read) outputs.set(k, { shape: graph.tensor(k).shape, data: v });
+    // The family's extra inputs are part of HF's processor output (OneFormer: task_inputs, ids as floats).
+    if (intermediates) for (const [k, v] of Object.entries(extra)) outputs.set(k, { shape: [batch, v.length / batch], data: v });
     const timings: Record<string, number> = { ...(info.steps ? stageTimings(info.steps) : {}), gpu_pass_wall: info.wallMs, total: performance.now() - t0 };
     return { outputs, timings, ...(info.steps ? { steps: info.steps } : {}), ...(geometry ? { geometry } : {}), graph };
   }

@@ -1,21 +1,21 @@
 /**
- * OneFormer forward pass vs HF transformers, stage by stage, on test/fixtures/oneformer/swin-tiny:
- * one compiled graph, run three times with the task_inputs our CLIP tokenizer makes from the
- * checkpoint's vocab.json + merges.txt (semantic, instance, panoptic). Tolerance: max abs error
+ * OneFormer forward pass vs HF transformers, stage by stage, on test/fixtures/oneformer/swin-tiny,
+ * loaded as a user would (checkpoint folder, image0.png preprocessed on the GPU): one planned graph,
+ * run three times with the task_inputs our CLIP tokenizer makes from the checkpoint's vocab.json +
+ * merges.txt (semantic, instance, panoptic). Tolerance: max abs error
  * <= 1e-4 * max|reference| per tensor (measured errors printed); attention masks and task_inputs
  * must match exactly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { requestNodeGpu } from '../../src/gpu/node.ts';
 import type { GpuContext } from '../../src/gpu/device.ts';
-import { CompiledGraph, type HostArray } from '../../src/graph/runner.ts';
+import type { HostArray } from '../../src/graph/runner.ts';
 import { parseOneFormerConfig } from '../../src/config/index.ts';
 import { attentionMaskAsHf } from '../../src/models/mask2former/model.ts';
-import { buildOneFormer } from '../../src/models/oneformer/model.ts';
-import { ClipTokenizer, ONEFORMER_TASKS } from '../../src/models/oneformer/tokenizer.ts';
-import { WeightStore } from '../../src/weights/store.ts';
+import { ONEFORMER_TASKS } from '../../src/models/oneformer/tokenizer.ts';
+import { SegmentationModel } from '../../src/models/session.ts';
+import { checkpointFromDir, readImage } from '../../src/cli/node-io.ts';
 import { maxErrors } from '../ref/compare.ts';
 import { FIXTURES, readJson, readTensors, type RefTensor } from '../fixture-files.ts';
 
@@ -47,41 +47,38 @@ function stageOrder(names: readonly string[], layers: number): string[] {
   return [...shared, ...ONEFORMER_TASKS.flatMap(perTask)].filter((n) => names.includes(n));
 }
 
-describe('oneformer/swin-tiny forward parity (pixel_values from the fixture, three tasks)', () => {
+describe('oneformer/swin-tiny forward parity (image0.png through the checkpoint folder, three tasks)', () => {
   let ctx: GpuContext;
   let expected: Map<string, RefTensor>;
   const got = new Map<string, HostArray>();
+  const graphs = new Set<unknown>();
   let order: string[] = [];
   beforeAll(async () => {
     ctx = await requestNodeGpu();
     expected = await readTensors(join(DIR, 'expected.safetensors'));
-    const cfg = parseOneFormerConfig(readJson(join(DIR, 'config.json')));
-    const tok = ClipTokenizer.fromFiles({ vocab: readJson(join(DIR, 'vocab.json')), merges: readFileSync(join(DIR, 'merges.txt'), 'utf8'), tokenizerConfig: readJson(join(DIR, 'tokenizer_config.json')), name: DIR });
-    const bytes = readFileSync(join(DIR, 'model.safetensors'));
-    const store = await WeightStore.load(ctx, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file: 'oneformer/swin-tiny/model.safetensors' });
-    const pv = expected.get('pixel_values') as RefTensor;
-    const built = buildOneFormer(cfg, store, { kind: 'pixel-values', shape: pv.shape as [number, 3, number, number] }, { intermediates: true });
-    const graph = await CompiledGraph.compile(ctx, built.graph, ctx.pipelines, { weights: store });
+    // The whole user path: folder (config, preprocessor, tokenizer files) -> GPU preprocessing -> model.
+    const model = await SegmentationModel.load(ctx, await checkpointFromDir(DIR));
+    const image = readImage(join(DIR, 'image0.png'));
+    const layers = parseOneFormerConfig(readJson(join(DIR, 'config.json'))).numInstantiatedDecoderLayers;
+    let steps = 0;
     for (const task of ONEFORMER_TASKS) {
-      const taskInputs = tok.taskInputs(task, cfg.taskSeqLen);
-      got.set(`${task}.task_inputs`, taskInputs);
-      await graph.run({ pixel_values: pv.data as Float32Array, task_inputs: taskInputs });
-      const outs = await graph.read(built.outputNames);
-      for (const [k, v] of outs) {
-        const perTask = !/^(encoder_hidden_states|pixel_decoder_hidden_states|model\.pixel_level_module)/.test(k);
-        if (perTask) got.set(`${task}.${k}`, v);
-        else if (task === 'semantic') got.set(k, v);
+      const r = await model.forward({ images: [image] }, { intermediates: true, task });
+      graphs.add(r.graph);
+      steps = r.graph.stats.steps;
+      for (const [k, v] of r.outputs) {
+        const shared = /^(pixel_values|encoder_hidden_states|pixel_decoder_hidden_states|model\.pixel_level_module)/.test(k);
+        if (!shared) got.set(`${task}.${k}`, v.data);
+        else if (task === 'semantic') got.set(k, v.data);
       }
-      for (let k = 0; k < cfg.numInstantiatedDecoderLayers; k++) {
-        const raw = got.get(`${task}.debug.attention_mask_raw.${k}`) as Uint32Array | undefined;
+      const raw = await r.graph.read(Array.from({ length: layers }, (_, k) => `debug.attention_mask_raw.${k}`));
+      for (let k = 0; k < layers; k++) {
         const ref = expected.get(`${task}.debug.attention_mask.${k}`) as RefTensor;
-        if (raw) got.set(`${task}.debug.attention_mask.${k}`, attentionMaskAsHf(raw, (ref.shape[0] as number) * (ref.shape[1] as number), ref.shape[2] as number) as unknown as HostArray);
+        got.set(`${task}.debug.attention_mask.${k}`, attentionMaskAsHf(raw.get(`debug.attention_mask_raw.${k}`) as Uint32Array, (ref.shape[0] as number) * (ref.shape[1] as number), ref.shape[2] as number) as unknown as HostArray);
       }
     }
-    order = stageOrder([...expected.keys()], cfg.numInstantiatedDecoderLayers);
-    console.log(`oneformer/swin-tiny: ${order.length} stages compared, ${built.graph.steps.length} GPU steps, adapter ${ctx.adapterName}`);
-    graph.dispose();
-    store.dispose();
+    order = ['pixel_values', ...stageOrder([...expected.keys()], layers)];
+    console.log(`oneformer/swin-tiny: ${order.length} stages compared, ${steps} GPU steps, adapter ${ctx.adapterName}`);
+    model.dispose();
   });
   afterAll(() => ctx?.dispose());
 
@@ -90,6 +87,10 @@ describe('oneformer/swin-tiny forward parity (pixel_values from the fixture, thr
       const ref = expected.get(`${task}.task_inputs`) as RefTensor;
       expect([...(got.get(`${task}.task_inputs`) as Float32Array)]).toEqual([...(ref.data as BigInt64Array)].map(Number));
     }
+  });
+
+  it('switches task without a new graph or new weights', () => {
+    expect(graphs.size).toBe(1);
   });
 
   it('produces every stage of expected.safetensors, in order, within tolerance', () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, UnsupportedError } from '../../src/errors.ts';
+import { ConfigError, UnsupportedError, WeightError } from '../../src/errors.ts';
 import { FAMILIES, resolveModel, supportedFamilies } from '../../src/models/registry.ts';
 import { FIXTURES } from '../fixture-files.ts';
 
@@ -50,11 +50,17 @@ describe('family registry', () => {
     expect(e3).toBeInstanceOf(UnsupportedError);
   });
 
-  it('recognises OneFormer but says it is not supported yet', () => {
-    const e = thrown(() => resolveModel({ model_type: 'oneformer', architectures: ['OneFormerForUniversalSegmentation'] }));
-    expect(e).toBeInstanceOf(UnsupportedError);
-    expect((e as Error).message).toContain('OneFormer');
-    expect((e as Error).message).toContain('not supported yet');
+  it('resolves OneFormer; a loaded OneFormer checkpoint must bring its tokenizer files', () => {
+    const one = JSON.parse(readFileSync(join(FIXTURES, 'oneformer', 'swin-tiny', 'config.json'), 'utf8')) as Record<string, unknown>;
+    const spec = resolveModel(one);
+    expect(spec.family).toBe('oneformer');
+    expect(spec.post.family).toBe('oneformer');
+    expect(supportedFamilies()).toContain('oneformer (OneFormer)');
+    const e = thrown(() => resolveModel(one, 'config.json', { config: one, weights: new Uint8Array(0), name: 'ckpt' }));
+    expect(e).toBeInstanceOf(WeightError);
+    expect((e as Error).message).toMatch(/ckpt\/: OneFormer needs the checkpoint's CLIP tokenizer/);
+    // Without a task a pass cannot be fed.
+    expect(thrown(() => spec.feeds?.({ task: undefined, batch: 1 }))).toBeInstanceOf(ConfigError);
   });
 
   it('malformed model_type / architectures are ConfigErrors', () => {
