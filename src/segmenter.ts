@@ -119,7 +119,13 @@ export class Segmenter {
       else if ('config' in (source as object) && 'weights' in (source as object)) ckpt = source as CheckpointSource;
       else ckpt = await checkpointFromFiles(source as Iterable<File>);
       const model = await SegmentationModel.load(gpu, ckpt, { ...options, ...(f ? { fetch: f } : {}) });
-      return new Segmenter(gpu, model, options.gpu === undefined);
+      try {
+        return new Segmenter(gpu, model, options.gpu === undefined);
+      } catch (e) {
+        // e.g. a family whose post-processing is not available: free the weights just loaded.
+        model.dispose();
+        throw e;
+      }
     } catch (e) {
       if (options.gpu === undefined) gpu.dispose();
       throw e;

@@ -106,6 +106,19 @@ async function infer(args: string[]): Promise<void> {
       const g = result.geometry;
       if (g) console.log(`image ${image.width}x${image.height} -> resized ${g.resized[0]?.[1]}x${g.resized[0]?.[0]} -> pixel_values [1, 3, ${g.padded[0]}, ${g.padded[1]}]`);
     }
+    if (values.intermediates) {
+      // The decoder's attention masks (written as HF's U8 debug.attention_mask.{k} by toWritable).
+      for (let k = 0; ; k++) {
+        const name = `debug.attention_mask_raw.${k}`;
+        let shape: readonly number[];
+        try {
+          shape = result.graph.tensor(name).shape;
+        } catch {
+          break;
+        }
+        result.outputs.set(name, { shape, data: await result.graph.readOne(name) });
+      }
+    }
     const stages = Object.entries(result.timings).map(([k, v]) => `${k} ${fmtMs(v)}`).join(', ');
     console.log(`timings (first pass: includes pipeline creation in total): ${stages}`);
     mkdirSync(dirname(values.out), { recursive: true });
