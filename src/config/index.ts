@@ -16,3 +16,13 @@ export {
   type PreprocessorConfig,
   type ResizeSpec,
 } from './preprocessor.ts';
+export {
+  DETR_DEFAULTS,
+  MASKFORMER_DEFAULT_BACKBONE,
+  MASKFORMER_DEFAULTS,
+  RESNET_DEFAULTS,
+  parseMaskFormerConfig,
+  type DetrDecoderConfig,
+  type MaskFormerConfig,
+  type ResNetBackboneConfig,
+} from './maskformer.ts';

@@ -7,6 +7,7 @@ import { asObject, isUnset, show } from '../config/validate.ts';
 import { ConfigError, UnsupportedError } from '../errors.ts';
 import type { FamilyId, ModelFamily, ModelSpec } from './family.ts';
 import { MASK2FORMER } from './mask2former/model.ts';
+import { MASKFORMER } from './maskformer/model.ts';
 
 /** Room for OneFormer: recognised by model_type and architectures, parse to be provided by its implementation. */
 const ONEFORMER: ModelFamily = {
@@ -19,12 +20,7 @@ const ONEFORMER: ModelFamily = {
 /** Every family maskgpu knows, by config.json `model_type`. */
 export const FAMILIES: Readonly<Record<FamilyId, ModelFamily>> = {
   mask2former: MASK2FORMER,
-  maskformer: {
-    id: 'maskformer',
-    displayName: 'MaskFormer',
-    architectures: ['MaskFormerForInstanceSegmentation', 'MaskFormerModel'],
-    parse: undefined,
-  },
+  maskformer: MASKFORMER,
   oneformer: ONEFORMER,
 };
 
