@@ -119,7 +119,12 @@ export class Segmenter {
       else if ('config' in (source as object) && 'weights' in (source as object)) ckpt = source as CheckpointSource;
       else ckpt = await checkpointFromFiles(source as Iterable<File>);
       const model = await SegmentationModel.load(gpu, ckpt, { ...options, ...(f ? { fetch: f } : {}) });
-      return new Segmenter(gpu, model, options.gpu === undefined);
+      try {
+        return new Segmenter(gpu, model, options.gpu === undefined);
+      } catch (e) {
+        model.dispose(); // e.g. the family's post-processing is not available
+        throw e;
+      }
     } catch (e) {
       if (options.gpu === undefined) gpu.dispose();
       throw e;

@@ -14,6 +14,8 @@ export type MaskFormerBackboneShape =
       readonly depths: readonly number[];
       readonly layerType: 'bottleneck' | 'basic';
       readonly downsampleInFirstStage: boolean;
+      /** Output stages (indices into ['stem', 'stage1', ...]); default: every stage. */
+      readonly outIndices?: readonly number[];
     };
 
 export interface MaskFormerShapeConfig {
@@ -102,7 +104,8 @@ export function maskFormerStateDict(cfg: MaskFormerShapeConfig): { tensors: Map<
       }
       cin = out;
     });
-    channels = [...b.hiddenSizes];
+    const all = [b.embeddingSize, ...b.hiddenSizes];
+    channels = (b.outIndices ?? b.hiddenSizes.map((_, i) => i + 1)).map((i) => all[i] as number);
   }
   const P = 'model.pixel_level_module.decoder';
   const last = channels[channels.length - 1] as number;
@@ -149,7 +152,8 @@ export function maskFormerConfigJson(cfg: MaskFormerShapeConfig): Record<string,
       ? { model_type: 'maskformer-swin', embed_dim: b.embedDim, depths: b.depths, num_heads: b.numHeads, window_size: b.windowSize, out_features: ['stage1', 'stage2', 'stage3', 'stage4'], out_indices: [1, 2, 3, 4] }
       : {
           model_type: 'resnet', embedding_size: b.embeddingSize, hidden_sizes: b.hiddenSizes, depths: b.depths, layer_type: b.layerType,
-          downsample_in_first_stage: b.downsampleInFirstStage, out_features: b.hiddenSizes.map((_, i) => `stage${i + 1}`),
+          downsample_in_first_stage: b.downsampleInFirstStage,
+          out_features: (b.outIndices ?? b.hiddenSizes.map((_, i) => i + 1)).map((i) => (i === 0 ? 'stem' : `stage${i}`)),
         };
   const decoder_config: Record<string, unknown> = { model_type: 'detr' };
   if (cfg.dModel !== 256) decoder_config.d_model = cfg.dModel;
