@@ -122,8 +122,7 @@ export class Segmenter {
       try {
         return new Segmenter(gpu, model, options.gpu === undefined);
       } catch (e) {
-        // e.g. a family whose post-processing is not available: free the weights just loaded.
-        model.dispose();
+        model.dispose(); // e.g. the family's post-processing is not available
         throw e;
       }
     } catch (e) {

@@ -26,3 +26,13 @@ export {
   type OneFormerMetadata,
   type OneFormerPreprocessorConfig,
 } from './oneformer.ts';
+export {
+  DETR_DEFAULTS,
+  MASKFORMER_DEFAULT_BACKBONE,
+  MASKFORMER_DEFAULTS,
+  RESNET_DEFAULTS,
+  parseMaskFormerConfig,
+  type DetrDecoderConfig,
+  type MaskFormerConfig,
+  type ResNetBackboneConfig,
+} from './maskformer.ts';

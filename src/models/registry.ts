@@ -9,16 +9,12 @@ import type { FamilyId, ModelFamily, ModelSpec } from './family.ts';
 import type { CheckpointSource } from '../checkpoint.ts';
 import { MASK2FORMER } from './mask2former/model.ts';
 import { ONEFORMER } from './oneformer/model.ts';
+import { MASKFORMER } from './maskformer/model.ts';
 
 /** Every family maskgpu knows, by config.json `model_type`. */
 export const FAMILIES: Readonly<Record<FamilyId, ModelFamily>> = {
   mask2former: MASK2FORMER,
-  maskformer: {
-    id: 'maskformer',
-    displayName: 'MaskFormer',
-    architectures: ['MaskFormerForInstanceSegmentation', 'MaskFormerModel'],
-    parse: undefined,
-  },
+  maskformer: MASKFORMER,
   oneformer: ONEFORMER,
 };
 

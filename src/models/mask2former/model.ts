@@ -10,10 +10,12 @@ import * as ops from '../../ops/index.ts';
 import { MASK2FORMER_POST } from '../../post/rules.ts';
 import { deformablePixelDecoder } from '../common/deformable-pixel-decoder.ts';
 import { maskedAttentionDecoder } from '../common/masked-attention-decoder.ts';
-import { batchGeometry, preprocess, type BatchGeometry } from '../common/preprocess.ts';
+import { modelInput } from '../common/input.ts';
 import { swinBackbone, swinKeys } from '../common/swin.ts';
 import { WeightBinder, type WeightShapes } from '../common/weights.ts';
 import type { BuildOptions, BuiltModel, ModelFamily, ModelInput, ModelSpec } from '../family.ts';
+
+export { modelInput } from '../common/input.ts';
 
 export { attentionMaskAsHf } from '../common/masked-attention-decoder.ts';
 
@@ -23,13 +25,6 @@ const IGNORED = (key: string): boolean => key.startsWith('criterion.');
 const ENCODER = 'model.pixel_level_module.encoder';
 const PIXEL_DECODER = 'model.pixel_level_module.decoder';
 const TRANSFORMER = 'model.transformer_module';
-
-/** The graph's input: pixel_values as given, or images preprocessed on the GPU. */
-export function modelInput(g: GraphBuilder, input: ModelInput): { pixelValues: Tensor; geometry: BatchGeometry | undefined } {
-  if (input.kind === 'pixel-values') return { pixelValues: g.input('pixel_values', input.shape), geometry: undefined };
-  const geometry = batchGeometry(input.sizes, input.preprocessor);
-  return { pixelValues: preprocess(g, geometry, input.preprocessor), geometry };
-}
 
 export function buildMask2Former(cfg: Mask2FormerConfig, weights: WeightShapes, input: ModelInput, options: BuildOptions = {}, maxWorkgroups = 65535): BuiltModel {
   const g = new GraphBuilder(maxWorkgroups);
