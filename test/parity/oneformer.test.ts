@@ -16,6 +16,8 @@ import { attentionMaskAsHf } from '../../src/models/mask2former/model.ts';
 import { ONEFORMER_TASKS } from '../../src/models/oneformer/tokenizer.ts';
 import { SegmentationModel } from '../../src/models/session.ts';
 import { checkpointFromDir, readImage } from '../../src/cli/node-io.ts';
+import { writeSafetensors, type WritableTensor } from '../../src/weights/safetensors.ts';
+import { oneFormerStateDictShapes, type HfOneFormerShapeConfig } from '../ref/hf-oneformer-checkpoint.ts';
 import { maxErrors } from '../ref/compare.ts';
 import { FIXTURES, readJson, readTensors, type RefTensor } from '../fixture-files.ts';
 
@@ -53,6 +55,7 @@ describe('oneformer/swin-tiny forward parity (image0.png through the checkpoint 
   const got = new Map<string, HostArray>();
   const graphs = new Set<unknown>();
   let order: string[] = [];
+  let variant: Map<string, Float32Array> = new Map();
   beforeAll(async () => {
     ctx = await requestNodeGpu();
     expected = await readTensors(join(DIR, 'expected.safetensors'));
@@ -77,6 +80,7 @@ describe('oneformer/swin-tiny forward parity (image0.png through the checkpoint 
       }
     }
     order = ['pixel_values', ...stageOrder([...expected.keys()], layers)];
+    variant = await runVariant(ctx, image, readJson(join(DIR, 'config.json')) as Record<string, unknown>);
     console.log(`oneformer/swin-tiny: ${order.length} stages compared, ${steps} GPU steps, adapter ${ctx.adapterName}`);
     model.dispose();
   });
@@ -91,6 +95,14 @@ describe('oneformer/swin-tiny forward parity (image0.png through the checkpoint 
 
   it('switches task without a new graph or new weights', () => {
     expect(graphs.size).toBe(1);
+  });
+
+  it('runs a checkpoint of other shapes (hidden 48 != conv 64, no task norm, 5 decoder layers, Q=7): finite logits that depend on the task', () => {
+    for (const [k, v] of variant) expect(v.every(Number.isFinite), k).toBe(true);
+    const a = variant.get('semantic.class_queries_logits') as Float32Array;
+    const b = variant.get('panoptic.class_queries_logits') as Float32Array;
+    expect(a.length).toBe(7 * 4);
+    expect(a.some((x, i) => x !== b[i])).toBe(true);
   });
 
   it('produces every stage of expected.safetensors, in order, within tolerance', () => {
@@ -119,3 +131,52 @@ describe('oneformer/swin-tiny forward parity (image0.png through the checkpoint 
     expect(firstBad, `first divergent stage: ${firstBad}`).toBeUndefined();
   });
 });
+
+/** Deterministic small weights (no reference values: this checks the other code paths run). */
+function variantCheckpoint(shapes: HfOneFormerShapeConfig): Uint8Array {
+  let seed = 12345;
+  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+  const tensors: Record<string, WritableTensor> = {};
+  for (const [k, v] of oneFormerStateDictShapes(shapes)) {
+    const n = v.shape.reduce((a, b) => a * b, 1);
+    if (v.dtype === 'I64') {
+      // Swin relative_position_index: the standard index.
+      const ws = Math.round(Math.sqrt(v.shape[0] as number));
+      const idx = new BigInt64Array(n);
+      for (let i = 0; i < ws * ws; i++) for (let j = 0; j < ws * ws; j++) {
+        const dy = Math.floor(i / ws) - Math.floor(j / ws) + ws - 1;
+        const dx = (i % ws) - (j % ws) + ws - 1;
+        idx[i * ws * ws + j] = BigInt(dy * (2 * ws - 1) + dx);
+      }
+      tensors[k] = { dtype: 'I64', shape: v.shape, data: idx };
+      continue;
+    }
+    const isNormWeight = /norm|layernorm/.test(k) && k.endsWith('.weight') && v.shape.length === 1;
+    const fan = v.shape.length >= 2 ? v.shape.slice(1).reduce((a, b) => a * b, 1) : 1;
+    const scale = isNormWeight ? 0.1 : v.shape.length >= 2 ? 1 / Math.sqrt(fan) : 0.05;
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = (isNormWeight ? 1 : 0) + scale * rnd() * 2;
+    tensors[k] = { dtype: 'F32', shape: v.shape, data };
+  }
+  return writeSafetensors(tensors);
+}
+
+async function runVariant(ctx: GpuContext, image: ReturnType<typeof readImage>, base: Record<string, unknown>): Promise<Map<string, Float32Array>> {
+  const shapes: HfOneFormerShapeConfig = {
+    embedDim: 12, depths: [2, 2, 2, 2], numHeads: [1, 2, 4, 8], windowSize: 7, featureSize: 64, maskFeatureSize: 64, hiddenDim: 48,
+    encoderLayers: 1, encoderFfn: 96, decoderLayers: 5, decoderFfn: 96, heads: 4, queries: 7, labels: 3, queryDecLayers: 1, taskSeqLen: 77,
+  };
+  const config = {
+    ...base, hidden_dim: 48, encoder_layers: 1, encoder_feedforward_dim: 96, decoder_layers: 5, dim_feedforward: 96, num_queries: 7,
+    query_dec_layers: 1, use_task_norm: false, id2label: { 0: 'a', 1: 'b', 2: 'c' }, label2id: { a: 0, b: 1, c: 2 },
+  };
+  const folder = await checkpointFromDir(DIR);
+  const model = await SegmentationModel.load(ctx, { ...folder, config, weights: variantCheckpoint(shapes), name: 'variant' });
+  const out = new Map<string, Float32Array>();
+  for (const task of ['semantic', 'panoptic'] as const) {
+    const r = await model.forward({ images: [image] }, { task });
+    for (const [k, v] of r.outputs) out.set(`${task}.${k}`, v.data as Float32Array);
+  }
+  model.dispose();
+  return out;
+}
