@@ -56,8 +56,24 @@ describe('oneformer/swin-tiny forward parity (image0.png through the checkpoint 
   const graphs = new Set<unknown>();
   let order: string[] = [];
   let variant: Map<string, Float32Array> = new Map();
+  const live = new Map<GPUBuffer, number>();
+  let buffers = { beforeLoad: 0, afterRound1: 0, afterRound3: 0, afterDispose: 0 };
+  let plainGraphs = 0;
   beforeAll(async () => {
     ctx = await requestNodeGpu();
+    // Count live GPU buffers (repeated task switches must not grow them; dispose() frees all).
+    const create = ctx.device.createBuffer.bind(ctx.device);
+    ctx.device.createBuffer = (d: GPUBufferDescriptor) => {
+      const b = create(d);
+      live.set(b, d.size);
+      const destroy = b.destroy.bind(b);
+      b.destroy = () => {
+        live.delete(b);
+        destroy();
+      };
+      return b;
+    };
+    const beforeLoad = live.size;
     expected = await readTensors(join(DIR, 'expected.safetensors'));
     // The whole user path: folder (config, preprocessor, tokenizer files) -> GPU preprocessing -> model.
     const model = await SegmentationModel.load(ctx, await checkpointFromDir(DIR));
@@ -79,10 +95,23 @@ describe('oneformer/swin-tiny forward parity (image0.png through the checkpoint 
         got.set(`${task}.debug.attention_mask.${k}`, attentionMaskAsHf(raw.get(`debug.attention_mask_raw.${k}`) as Uint32Array, (ref.shape[0] as number) * (ref.shape[1] as number), ref.shape[2] as number) as unknown as HostArray);
       }
     }
+    // Plain passes (no intermediates: their own planned graph), three rounds of the three tasks.
+    const plain = new Set<unknown>();
+    const round = async (): Promise<void> => {
+      for (const task of ONEFORMER_TASKS) plain.add((await model.forward({ images: [image] }, { task })).graph);
+    };
+    await round();
+    const afterRound1 = live.size;
+    await round();
+    await round();
+    plainGraphs = plain.size;
+    buffers = { beforeLoad, afterRound1, afterRound3: live.size, afterDispose: -1 };
     order = ['pixel_values', ...stageOrder([...expected.keys()], layers)];
-    variant = await runVariant(ctx, image, readJson(join(DIR, 'config.json')) as Record<string, unknown>);
     console.log(`oneformer/swin-tiny: ${order.length} stages compared, ${steps} GPU steps, adapter ${ctx.adapterName}`);
     model.dispose();
+    buffers.afterDispose = live.size;
+    console.log(`live GPU buffers: ${JSON.stringify(buffers)}`);
+    variant = await runVariant(ctx, image, readJson(join(DIR, 'config.json')) as Record<string, unknown>);
   });
   afterAll(() => ctx?.dispose());
 
@@ -93,8 +122,11 @@ describe('oneformer/swin-tiny forward parity (image0.png through the checkpoint 
     }
   });
 
-  it('switches task without a new graph or new weights', () => {
+  it('switches task without a new graph or new weights; live buffers flat over 3 rounds; dispose() frees them', () => {
     expect(graphs.size).toBe(1);
+    expect(plainGraphs).toBe(1);
+    expect(buffers.afterRound3).toBe(buffers.afterRound1);
+    expect(buffers.afterDispose).toBe(buffers.beforeLoad);
   });
 
   it('runs a checkpoint of other shapes (hidden 48 != conv 64, no task norm, 5 decoder layers, Q=7): finite logits that depend on the task', () => {
