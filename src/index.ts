@@ -17,6 +17,8 @@ export { SegmentationModel, stageTimings, type ForwardInput, type ForwardOptions
 export { FAMILIES, resolveModel, supportedFamilies } from './models/registry.ts';
 export type { FamilyId, ModelConfigBase, ModelFamily, ModelSpec } from './models/family.ts';
 export { parseMask2FormerConfig, parsePreprocessorConfig, resizeOutputSize, type Mask2FormerConfig, type PreprocessorConfig } from './config/index.ts';
+export { parseOneFormerConfig, parseOneFormerPreprocessor, type OneFormerConfig, type OneFormerMetadata, type OneFormerPreprocessorConfig } from './config/index.ts';
+export { ClipTokenizer, ONEFORMER_TASKS, taskPrompt, type OneFormerTask, type TokenizerFiles } from './models/oneformer/tokenizer.ts';
 export { parseSafetensorsHeader, streamSafetensors, writeSafetensors, type LoadProgress, type SafetensorsSource } from './weights/safetensors.ts';
 export { WeightStore } from './weights/store.ts';
 export { GraphBuilder, type Tensor } from './graph/builder.ts';
