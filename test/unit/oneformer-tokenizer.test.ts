@@ -10,6 +10,8 @@ import { ClipTokenizer, ONEFORMER_TASKS, taskPrompt } from '../../src/models/one
 import { WeightError } from '../../src/errors.ts';
 import { FIXTURES, readJson, readTensors } from '../fixture-files.ts';
 import { checkpointFromDir } from '../../src/cli/node-io.ts';
+import { checkpointFromUrl } from '../../src/checkpoint.ts';
+import { existsSync } from 'node:fs';
 
 const CASE = join(FIXTURES, 'oneformer', 'swin-tiny');
 const CLIP = join(FIXTURES, 'tokenizers', 'clip');
@@ -124,5 +126,21 @@ describe('OneFormer task_inputs (CLIP BPE)', () => {
     expect(m2f.files).toBeUndefined();
     expect(() => ClipTokenizer.fromCheckpoint(undefined, 'ckpt')).toThrow(/vocab\.json and merges\.txt missing/);
     expect(() => ClipTokenizer.fromCheckpoint({ 'vocab.json': '{', 'merges.txt': '' }, 'ckpt')).toThrow(/ckpt\/vocab\.json: not valid JSON/);
+  });
+
+  it('folder URLs fetch the tokenizer and class_info files for OneFormer (404s are absent files)', async () => {
+    const asked: string[] = [];
+    const fake = (async (input: string | URL | Request, init?: RequestInit) => {
+      const url = String(input);
+      asked.push(`${init?.method ?? 'GET'} ${url.replace('https://host/ckpt/', '')}`);
+      const path = join(CASE, url.replace('https://host/ckpt/', ''));
+      if (!existsSync(path)) return new Response('not found', { status: 404 });
+      return new Response(init?.method === 'HEAD' ? null : readFileSync(path), { status: 200 });
+    }) as typeof fetch;
+    const ckpt = await checkpointFromUrl('https://host/ckpt/', { fetch: fake });
+    expect(Object.keys(ckpt.files ?? {}).sort()).toEqual(['class_info.json', 'merges.txt', 'tokenizer_config.json', 'vocab.json']);
+    expect(asked).toContain('GET tokenizer.json');
+    const tok = ClipTokenizer.fromCheckpoint(ckpt.files, ckpt.name);
+    expect([...tok.taskInputs('semantic', 77)].filter((x) => x !== 0)).toEqual([562, 513, 516, 517, 524, 563]);
   });
 });
