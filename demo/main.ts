@@ -391,14 +391,14 @@ export function createApp(): DemoApp {
     state.checkpoint = typeof source === 'string' ? source : name;
     const weights = seg.model.weights;
     el.modelName.textContent = typeof source === 'string' ? source.replace(HF, 'hub:') : (source.find((f) => f.name.endsWith('.safetensors'))?.name ?? 'files');
-    el.modelName.title = `${Object.keys(seg.labels).length} labels; ${weights.count} tensors, ${fmtBytes(weights.bytes)} on the GPU`;
+    el.modelName.title = `${seg.model.spec.displayName}; ${Object.keys(seg.labels).length} labels; ${weights.count} tensors, ${fmtBytes(weights.bytes)} on the GPU`;
     const fuseIds = defaultFuse(seg.labels);
     // Hub checkpoints say what they were trained for in their name (…-coco-panoptic, …-ade-semantic).
     const trained = /(semantic|instance|panoptic)/.exec(state.checkpoint)?.[1] as Task | undefined;
     setControls({ fuseIds, fuse: fuseIds.length > 0, ...(trained ? { task: trained } : {}) });
     c2d.clearRect(0, 0, el.labels.width, el.labels.height);
     setResultUi();
-    setStatus(`loaded ${Object.keys(seg.labels).length} labels in ${fmtMs(performance.now() - t0)}`);
+    setStatus(`loaded ${seg.model.spec.displayName} (${Object.keys(seg.labels).length} labels) in ${fmtMs(performance.now() - t0)}`);
     rerun(); // the current image, with the new model (queued after this job)
   };
   const loadCheckpoint = (source: string | File[]): Promise<void> => enqueue(() => loadCheckpointNow(source));

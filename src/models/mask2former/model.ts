@@ -15,7 +15,6 @@ import { swinBackbone, swinKeys } from '../common/swin.ts';
 import { WeightBinder, type WeightShapes } from '../common/weights.ts';
 import type { BuildOptions, BuiltModel, ModelFamily, ModelInput, ModelSpec } from '../family.ts';
 
-export { modelInput } from '../common/input.ts';
 
 export { attentionMaskAsHf } from '../common/masked-attention-decoder.ts';
 

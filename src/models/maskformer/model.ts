@@ -14,12 +14,11 @@ import { predictionHeads } from '../common/heads.ts';
 import { resnetBackbone } from '../common/resnet.ts';
 import { maskFormerSwinKeys, swinBackbone } from '../common/swin.ts';
 import { WeightBinder, type WeightShapes } from '../common/weights.ts';
-import type { BuildOptions, BuiltModel, ModelFamily, ModelSpec } from '../family.ts';
+import type { BuildOptions, BuiltModel, ModelFamily, ModelInput, ModelSpec } from '../family.ts';
 import { modelInput } from '../common/input.ts';
-import type { ModelInput } from '../family.ts';
 
-/** Loss-only tensors HF writes (criterion.empty_weight; the matcher has none). */
-const IGNORED = (key: string): boolean => key.startsWith('criterion.') || key.startsWith('matcher.');
+/** Tensors inference never reads: loss-only (criterion.empty_weight) and BatchNorm's training step counters. */
+const IGNORED = (key: string): boolean => key.startsWith('criterion.') || key.startsWith('matcher.') || key.endsWith('.num_batches_tracked');
 
 const ENCODER = 'model.pixel_level_module.encoder';
 const PIXEL_DECODER = 'model.pixel_level_module.decoder';
