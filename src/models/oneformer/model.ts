@@ -17,7 +17,7 @@ import { maskedAttentionDecoder, type DecoderLayerKeys } from '../common/masked-
 import { swinBackbone, swinKeys } from '../common/swin.ts';
 import { WeightBinder, type WeightShapes } from '../common/weights.ts';
 import type { BuildOptions, BuiltModel, ModelFamily, ModelInput, ModelSpec } from '../family.ts';
-import { modelInput } from '../mask2former/model.ts';
+import { modelInput } from '../common/input.ts';
 import { queryTransformer } from './query-transformer.ts';
 import { ClipTokenizer, ONEFORMER_TASKS, type OneFormerTask } from './tokenizer.ts';
 
