@@ -1,5 +1,5 @@
 /**
- * maskgpu: MaskFormer / Mask2Former universal segmentation on WebGPU.
+ * maskgpu: MaskFormer / Mask2Former segmentation on WebGPU (the family picked from config.json).
  *
  * ```ts
  * import { requestGpu, checkpointFromUrl, SegmentationModel } from 'maskgpu';
@@ -16,7 +16,7 @@ export { toRgba, type RgbaImage, type ImageSource } from './image.ts';
 export { SegmentationModel, stageTimings, type ForwardInput, type ForwardOptions, type ForwardResult, type LoadOptions, type OutputTensor } from './models/session.ts';
 export { FAMILIES, resolveModel, supportedFamilies } from './models/registry.ts';
 export type { FamilyId, ModelConfigBase, ModelFamily, ModelSpec } from './models/family.ts';
-export { parseMask2FormerConfig, parsePreprocessorConfig, resizeOutputSize, type Mask2FormerConfig, type PreprocessorConfig } from './config/index.ts';
+export { parseMask2FormerConfig, parseMaskFormerConfig, parsePreprocessorConfig, resizeOutputSize, type Mask2FormerConfig, type MaskFormerConfig, type PreprocessorConfig } from './config/index.ts';
 export { parseOneFormerConfig, parseOneFormerPreprocessor, type OneFormerConfig, type OneFormerMetadata, type OneFormerPreprocessorConfig } from './config/index.ts';
 export { ClipTokenizer, ONEFORMER_TASKS, taskPrompt, type OneFormerTask, type TokenizerFiles } from './models/oneformer/tokenizer.ts';
 export { parseSafetensorsHeader, streamSafetensors, writeSafetensors, type LoadProgress, type SafetensorsSource } from './weights/safetensors.ts';
