@@ -22,6 +22,7 @@ export {
   parseClassInfo,
   parseOneFormerConfig,
   parseOneFormerPreprocessor,
+  requireThingIds,
   type OneFormerConfig,
   type OneFormerMetadata,
   type OneFormerPreprocessorConfig,

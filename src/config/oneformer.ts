@@ -288,3 +288,19 @@ export function parseClassInfo(json: unknown, file: string): OneFormerMetadata {
   }
   return { classNames, names, thingIds, source: file };
 }
+
+/**
+ * The "thing" class ids a task needs (HF: instance post-processing with task_type "panoptic"
+ * keeps only these labels). A ConfigError saying where they could have come from when the
+ * checkpoint has neither `metadata` in preprocessor_config.json nor its class_info file.
+ */
+export function requireThingIds(pre: Pick<OneFormerPreprocessorConfig, 'metadata' | 'classInfoFile'>, needs: string): readonly number[] {
+  if (pre.metadata) return pre.metadata.thingIds;
+  const file = pre.classInfoFile ?? 'class_info.json';
+  throw new ConfigError(
+    'preprocessor_config.json',
+    'metadata',
+    `${needs} needs OneFormer's class metadata (thing_ids), but preprocessor_config.json has no "metadata" and the checkpoint folder has no ${file} ` +
+      `(HF reads class_info_file from the repo_path dataset, e.g. shi-labs/oneformer_demo): add that file to the folder`,
+  );
+}

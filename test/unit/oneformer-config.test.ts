@@ -1,7 +1,7 @@
 /** OneFormer config.json / preprocessor_config.json / class_info.json parsing: HF's omitted defaults and typed errors. */
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { parseClassInfo, parseOneFormerConfig, parseOneFormerPreprocessor, resizeOutputSize } from '../../src/config/index.ts';
+import { parseClassInfo, parseOneFormerConfig, parseOneFormerPreprocessor, requireThingIds, resizeOutputSize } from '../../src/config/index.ts';
 import { ConfigError, UnsupportedError } from '../../src/errors.ts';
 import { FIXTURES, readJson } from '../fixture-files.ts';
 
@@ -54,6 +54,10 @@ describe('OneFormer preprocessor and class info', () => {
     expect(fromFile.metadata?.thingIds).toEqual([3, 4]);
     expect(fromFile.metadata?.names[5]).toBe('tree');
     expect(parseOneFormerPreprocessor(rest).metadata).toBeUndefined();
+    expect(requireThingIds(fromFile, 'instance segmentation with task_type "panoptic"')).toEqual([3, 4]);
+    expect(() => requireThingIds(parseOneFormerPreprocessor(rest), 'instance segmentation with task_type "panoptic"')).toThrow(
+      /preprocessor_config\.json: metadata: instance segmentation with task_type "panoptic" needs OneFormer's class metadata .* no class_info\.json/,
+    );
     // Defaults: shortest 800 / longest 1333.
     expect(resizeOutputSize(600, 900, parseOneFormerPreprocessor({}))).toEqual({ height: 800, width: 1200 });
     expect(() => parseClassInfo({ 0: { name: 'a', isthing: 2 } }, 'ade20k_panoptic.json')).toThrow(/ade20k_panoptic\.json: 0\.isthing/);
