@@ -2,13 +2,13 @@
 import { it } from 'vitest';
 import { join } from 'node:path';
 import { requestNodeGpu } from '../src/gpu/node.ts';
-import { Mask2Former } from '../src/models/mask2former/session.ts';
+import { SegmentationModel } from '../src/models/session.ts';
 import { checkpointFromDir, readImage } from '../src/cli/node-io.ts';
 
 it('profile shapes model', async () => {
   const gpu = await requestNodeGpu();
   const dir = join(process.cwd(), 'weights', 'shapes');
-  const model = await Mask2Former.load(gpu, await checkpointFromDir(dir), { profile: process.env.PROFILE !== '0' });
+  const model = await SegmentationModel.load(gpu, await checkpointFromDir(dir), { profile: process.env.PROFILE !== '0' });
   const image = readImage(join(dir, 'example-0.png'));
   for (let run = 0; run < 3; run++) {
     const r = await model.forward({ images: [image] });

@@ -10,7 +10,7 @@
  * Imports WGSL with `?raw`, so it runs under vite: see bench/README.md.
  */
 import type { GpuContext } from '../src/gpu/device.ts';
-import { Mask2Former, type ForwardResult } from '../src/models/mask2former/session.ts';
+import { SegmentationModel, type ForwardResult } from '../src/models/session.ts';
 import { parseSafetensorsHeader } from '../src/weights/safetensors.ts';
 import { hfConfigJson, hubShapeConfig, randomCheckpoint } from '../test/ref/hf-checkpoint.ts';
 import { makeRng, randn } from '../test/ref/random.ts';
@@ -71,7 +71,7 @@ export async function realSizeBench(ctx: GpuContext, options: RealSizeOptions = 
   log(`checkpoint: mask2former-swin-tiny-coco-panoptic shapes, ${header.tensors.size} tensors, ${parameters.toLocaleString('en-US')} parameters (${(parameters / 1e6).toFixed(1)}M), file ${MB(weights.byteLength)}, generated in ${S(generateMs)} (seed ${seed})`);
 
   const t1 = performance.now();
-  const model = await Mask2Former.load(ctx, { config: hfConfigJson(cfg), weights, name: 'swin-tiny-coco-panoptic (random)' }, { profile: true });
+  const model = await SegmentationModel.load(ctx, { config: hfConfigJson(cfg), weights, name: 'swin-tiny-coco-panoptic (random)' }, { profile: true });
   const loadMs = performance.now() - t1;
   log(`load (upload + binding check): ${S(loadMs)}; weight buffers ${MB(model.weights.bytes)} in ${model.weights.count} tensors`);
 

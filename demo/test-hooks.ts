@@ -2,10 +2,10 @@
  * Test hooks of the demo page, loaded only with `?test` in the URL (test/e2e/demo.test.ts):
  * `window.__maskgpu` drives the page (load a checkpoint, segment an image URL through the same
  * path as the UI), reads back what it shows, counts live GPU buffers, and runs a batch through
- * Mask2Former + PostProcessor directly (the public Segmenter takes one image at a time, while the
+ * SegmentationModel + PostProcessor directly (the public Segmenter takes one image at a time, while the
  * HF fixtures post-processed their batch together).
  */
-import { Mask2Former, PostProcessor, checkpointFromUrl, type ImageSegmentation, type Task } from '../src/index.ts';
+import { SegmentationModel, PostProcessor, checkpointFromUrl, type ImageSegmentation, type Task } from '../src/index.ts';
 import { rgbaFromUrl } from './images.ts';
 import type { Controls, DemoApp, DemoResult } from './state.ts';
 import { generateShapes } from './shapes-generator.ts';
@@ -95,6 +95,12 @@ export interface BatchReport {
   readonly timings: Record<string, number>;
 }
 
+export interface LogitsReport {
+  /** config.json's family (model_type). */
+  readonly family: string;
+  readonly outputs: Record<'class_queries_logits' | 'masks_queries_logits', { shape: number[]; data: number[] }>;
+}
+
 export interface ViewReport {
   /** image -> canvas pixels, column-major mat3. */
   readonly matrix: number[];
@@ -125,6 +131,8 @@ export interface MaskgpuHooks {
   segmentGenerated(seed: number, options?: SegmentUrlOptions): Promise<SegmentReport & { truth: { sky: number; ground: number; objects: number } }>;
   /** One forward pass over several images (padded together, as HF batches) and HF post-processing of each. */
   batched(folderUrl: string, imageUrls: readonly string[]): Promise<BatchReport>;
+  /** Loads a checkpoint folder of any family and runs one forward pass over the images: the logits. */
+  logits(folderUrl: string, imageUrls: readonly string[]): Promise<LogitsReport>;
   liveBuffers(): LiveBuffers;
   /** Resolves when the GPU jobs queued so far (loads, segmentations started from the UI) are done. */
   idle(): Promise<{ status: string; image: string | null; segments: number }>;
@@ -205,8 +213,8 @@ export function expose(app: DemoApp, tracker: BufferTracker | undefined): void {
       const images = await Promise.all(urls.map(rgbaFromUrl));
       return app.enqueue(async () => {
         const t0 = performance.now();
-        const model = await Mask2Former.load(gpu, await checkpointFromUrl(new URL(folder, location.href).href));
-        const post = new PostProcessor(gpu);
+        const model = await SegmentationModel.load(gpu, await checkpointFromUrl(new URL(folder, location.href).href));
+        const post = new PostProcessor(gpu, model.spec.post);
         try {
           const t1 = performance.now();
           const fwd = await model.forward({ images }, { outputs: ['class_queries_logits'] });
@@ -227,6 +235,25 @@ export function expose(app: DemoApp, tracker: BufferTracker | undefined): void {
           return { sizes: target_sizes, results, timings: { load: t1 - t0, forward: t2 - t1, post: performance.now() - t2 } };
         } finally {
           post.dispose();
+          model.dispose();
+        }
+      });
+    },
+    logits: async (folder, urls) => {
+      const gpu = state.gpu;
+      if (!gpu) throw new Error('no GPU');
+      const images = await Promise.all(urls.map(rgbaFromUrl));
+      return app.enqueue(async () => {
+        const model = await SegmentationModel.load(gpu, await checkpointFromUrl(new URL(folder, location.href).href));
+        try {
+          const fwd = await model.forward({ images });
+          const out = (name: 'class_queries_logits' | 'masks_queries_logits') => {
+            const t = fwd.outputs.get(name);
+            if (!t) throw new Error(`no ${name}`);
+            return { shape: [...t.shape], data: Array.from(t.data as Float32Array) };
+          };
+          return { family: model.spec.family, outputs: { class_queries_logits: out('class_queries_logits'), masks_queries_logits: out('masks_queries_logits') } };
+        } finally {
           model.dispose();
         }
       });

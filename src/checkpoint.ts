@@ -14,6 +14,28 @@ export interface CheckpointSource {
   readonly weights: SafetensorsSource;
   /** For messages. */
   readonly name: string;
+  /**
+   * Other small files of the folder, as text by file name (OneFormer: its CLIP tokenizer's
+   * tokenizer.json / vocab.json / merges.txt / tokenizer_config.json and its class_info file).
+   * Absent files are absent keys.
+   */
+  readonly files?: Readonly<Record<string, string>>;
+}
+
+/** The tokenizer files OneFormer's processor reads from a checkpoint folder. */
+export const TOKENIZER_FILES = ['tokenizer.json', 'vocab.json', 'merges.txt', 'tokenizer_config.json'] as const;
+
+/**
+ * The extra files a checkpoint of this config needs: OneFormer's tokenizer files and its class_info
+ * file (the one `class_info_file` names, else class_info.json); nothing for other families.
+ */
+export function extraFilesFor(config: unknown, preprocessor: unknown): string[] {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObj(config) || config['model_type'] !== 'oneformer') return [];
+  const named = isObj(preprocessor) && typeof preprocessor['class_info_file'] === 'string' ? preprocessor['class_info_file'] : undefined;
+  // Only a plain file name: class_info_file may name a file of another repository.
+  const classInfo = named !== undefined && /^[\w.-]+\.json$/.test(named) ? named : 'class_info.json';
+  return [...TOKENIZER_FILES, classInfo];
 }
 
 export interface FetchOptions {
@@ -57,6 +79,20 @@ async function request(f: typeof fetch, url: string, init: RequestInit): Promise
   }
 }
 
+/** A text file of the checkpoint folder; undefined when the server answers 404. */
+async function fetchText(url: string, f: typeof fetch, signal: AbortSignal | undefined): Promise<string | undefined> {
+  const res = await request(f, url, signal ? { signal } : {});
+  if (res.status === 404) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw httpError(url, res);
+  }
+  return res.text();
+}
+
 async function fetchJson(url: string, f: typeof fetch, signal: AbortSignal | undefined, optional: boolean): Promise<unknown> {
   const res = await request(f, url, signal ? { signal } : {});
   if (!res.ok) {
@@ -90,7 +126,14 @@ export async function checkpointFromUrl(folder: string, o: FetchOptions = {}): P
     if (bin.ok) throw pickleError(base);
   }
   if (!head.ok) throw httpError(`${base}${WEIGHTS}`, head);
-  return { config, ...(preprocessor === undefined ? {} : { preprocessor }), weights: `${base}${WEIGHTS}`, name: base };
+  const files: Record<string, string> = {};
+  for (const name of extraFilesFor(config, preprocessor)) {
+    // tokenizer.json makes the slow-tokenizer files unnecessary.
+    if ((name === 'vocab.json' || name === 'merges.txt') && files['tokenizer.json'] !== undefined) continue;
+    const text = await fetchText(`${base}${name}`, f, o.signal);
+    if (text !== undefined) files[name] = text;
+  }
+  return { config, ...(preprocessor === undefined ? {} : { preprocessor }), weights: `${base}${WEIGHTS}`, name: base, ...(Object.keys(files).length > 0 ? { files } : {}) };
 }
 
 export interface ResumeOptions {
@@ -272,5 +315,12 @@ export async function checkpointFromFiles(files: Iterable<File>): Promise<Checkp
     }
   };
   const pre = byName.get('preprocessor_config.json');
-  return { config: await parse(cfg), ...(pre ? { preprocessor: await parse(pre) } : {}), weights, name: weights.name };
+  const config = await parse(cfg);
+  const preprocessor = pre ? await parse(pre) : undefined;
+  const extra: Record<string, string> = {};
+  for (const name of extraFilesFor(config, preprocessor)) {
+    const file = byName.get(name);
+    if (file) extra[name] = await file.text();
+  }
+  return { config, ...(preprocessor === undefined ? {} : { preprocessor }), weights, name: weights.name, ...(Object.keys(extra).length > 0 ? { files: extra } : {}) };
 }

@@ -11,7 +11,7 @@ import { requestGpu, type GpuContext } from './gpu/device.ts';
 import { GraphBuilder } from './graph/builder.ts';
 import { CompiledGraph } from './graph/runner.ts';
 import { rgbaPixels, toRgba, type ImageSource, type RgbaImage } from './image.ts';
-import { Mask2Former, type LoadOptions } from './models/mask2former/session.ts';
+import { SegmentationModel, type LoadOptions } from './models/session.ts';
 import * as ops from './ops/index.ts';
 import { PostProcessor, type ImageSegmentation, type LogitsOnGpu, type PostProcessOptions, type Task } from './post/segment.ts';
 import { labelColour, packRgba } from './render/palette.ts';
@@ -84,7 +84,7 @@ function checkTask(task: Task | undefined): Task {
 export class Segmenter {
   private readonly post: PostProcessor;
   /** The last segment()'s image and model output (valid until the next model pass). */
-  private last: { image: RgbaImage; logits: LogitsOnGpu; timings: Record<string, number> } | undefined;
+  private last: { image: RgbaImage; task: Task; logits: LogitsOnGpu; timings: Record<string, number> } | undefined;
   /** Overlay graphs by shape, with the label-map buffer each one reads. */
   private readonly overlays = new Map<string, { graph: CompiledGraph; source: GPUBuffer }>();
   /** NaN / Inf count over the model's mask logits, on the GPU. */
@@ -95,10 +95,10 @@ export class Segmenter {
 
   private constructor(
     readonly gpu: GpuContext,
-    readonly model: Mask2Former,
+    readonly model: SegmentationModel,
     private readonly ownsGpu: boolean,
   ) {
-    this.post = new PostProcessor(gpu);
+    this.post = new PostProcessor(gpu, model.spec.post);
     this.finite = new GpuFiniteCheck(gpu);
   }
 
@@ -117,14 +117,14 @@ export class Segmenter {
       if (typeof source === 'string' || source instanceof URL) ckpt = await checkpointFromUrl(String(source), { ...(f ? { fetch: f } : {}), ...(options.signal ? { signal: options.signal } : {}) });
       else if ('config' in (source as object) && 'weights' in (source as object)) ckpt = source as CheckpointSource;
       else ckpt = await checkpointFromFiles(source as Iterable<File>);
-      const model = await Mask2Former.load(gpu, ckpt, { ...options, ...(f ? { fetch: f } : {}) });
+      const model = await SegmentationModel.load(gpu, ckpt, { ...options, ...(f ? { fetch: f } : {}) });
       try {
         await gpu.checkAlive('Segmenter.load'); // uploads to a device lost meanwhile are dropped silently
+        return new Segmenter(gpu, model, options.gpu === undefined);
       } catch (e) {
-        model.dispose();
+        model.dispose(); // a lost device, or the family's post-processing is not available
         throw e;
       }
-      return new Segmenter(gpu, model, options.gpu === undefined);
     } catch (e) {
       if (options.gpu === undefined) gpu.dispose();
       throw e;
@@ -152,24 +152,31 @@ export class Segmenter {
 
   private async segmentNow(image: RgbaImage, task: Task, options: SegmentOptions, t0: number): Promise<SegmentationResult> {
     if (this.disposed) throw new GpuError('Segmenter', 'segment() after dispose()');
-    const fwd = await this.model.forward({ images: [image] }, { outputs: ['class_queries_logits'] });
+    // OneFormer: the task prompt is a model input (same planned graph and weights for every task).
+    const fwd = await this.model.forward({ images: [image] }, { outputs: ['class_queries_logits'], task });
     const cls = fwd.outputs.get('class_queries_logits');
     if (!cls) throw new GpuError('Segmenter', 'model produced no class logits');
     assertFiniteHost('class_queries_logits', cls.data as Float32Array, cls.shape);
     const masks = fwd.graph.outputBuffer('masks_queries_logits');
     await this.finite.assertFinite('masks_queries_logits', masks);
     const logits = { classLogits: { shape: cls.shape, data: cls.data as Float32Array }, maskLogits: { shape: masks.shape, buffer: masks.buffer, byteOffset: masks.byteOffset } };
-    this.last = { image, logits, timings: { ...fwd.timings, model: performance.now() - t0 } };
+    this.last = { image, task, logits, timings: { ...fwd.timings, model: performance.now() - t0 } };
     return this.postProcess(task, options, t0);
   }
 
   /**
    * Post-processing again on the last segment()'s model output, with other options (task,
-   * thresholds, fused labels, target size): no model pass. Valid until the next segment().
+   * thresholds, fused labels, target size): no model pass, except for a model that takes the task
+   * as input (OneFormer) when the task changes: then the same image is segmented again (same
+   * weights and planned graph, new task prompt). Valid until the next segment().
    */
   async resegment(options: SegmentOptions = {}): Promise<SegmentationResult> {
     if (this.disposed) throw new GpuError('Segmenter', 'resegment() after dispose()');
     const task = checkTask(options.task);
+    // A model whose output depends on the task (OneFormer's prompt) needs a new pass for another
+    // task: segment() queues it like any call.
+    const last = this.last;
+    if (last && this.model.spec.feeds && task !== last.task) return this.segment(last.image, options);
     return this.queue.run(async () => {
       if (this.disposed) throw new GpuError('Segmenter', 'resegment() after dispose()');
       if (!this.last) throw new GpuError('Segmenter', 'resegment() needs a segment() first');

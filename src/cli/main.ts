@@ -1,7 +1,7 @@
 /**
  * The maskgpu command line (Node, Dawn; SwiftShader on machines without a GPU).
  *   maskgpu segment (--image FILE ... | --images DIR) [--out-dir DIR] ...   (segment.ts, args.ts)
- *   maskgpu infer --model DIR --image FILE --out OUT.safetensors [--pixel-values FILE] [--intermediates]
+ *   maskgpu infer --model DIR --image FILE --out OUT.safetensors [--task T] [--pixel-values FILE] [--intermediates]
  *   maskgpu --version
  * Any error: exit code 1 with a one-line reason on stderr (usage errors add the usage text).
  */
@@ -9,26 +9,30 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { requestNodeGpu } from '../gpu/node.ts';
-import { attentionMaskAsHf } from '../models/mask2former/model.ts';
-import { Mask2Former, type ForwardResult } from '../models/mask2former/session.ts';
+import { attentionMaskAsHf } from '../models/common/masked-attention-decoder.ts';
+import { SegmentationModel, type ForwardResult } from '../models/session.ts';
 import { streamSafetensors, toFloat32, writeSafetensors, type WritableTensor } from '../weights/safetensors.ts';
 import { readImage } from '../image-io/index.ts';
 import { checkpointFromDir } from './node-io.ts';
 import { parseSegmentArgs, SEGMENT_USAGE, UsageError } from './args.ts';
 import { processSinks, type Sinks } from './progress.ts';
 import { runSegment } from './segment.ts';
+import type { Task } from '../post/segment.ts';
 import pkg from '../../package.json';
 
-const INFER_USAGE = `usage: maskgpu infer --model DIR --image FILE --out OUT.safetensors [--pixel-values FILE.safetensors] [--intermediates]
+const INFER_USAGE = `usage: maskgpu infer --model DIR --image FILE --out OUT.safetensors [--task semantic|instance|panoptic]
+                     [--pixel-values FILE.safetensors] [--intermediates]
 
-  Runs Mask2FormerForUniversalSegmentation on one image (preprocessed on the GPU as the
-  checkpoint's preprocessor_config.json says, or pixel_values taken from a safetensors file)
-  and writes class_queries_logits, masks_queries_logits (F32) to OUT; --intermediates adds
-  every intermediate under the names of HF's outputs.`;
+  Runs the checkpoint's model (MaskFormer, Mask2Former or OneFormer, from config.json's model_type)
+  on one image (preprocessed on the GPU as the checkpoint's preprocessor_config.json says, or
+  pixel_values taken from a safetensors file) and writes class_queries_logits, masks_queries_logits
+  (F32) to OUT; --intermediates adds every intermediate under the names of HF's outputs. OneFormer
+  needs --task (its prompt "the task is <task>", tokenised with the checkpoint's CLIP tokenizer; with
+  --intermediates task_inputs is written too, as I64 like HF's processor output).`;
 
 const USAGE = `usage: maskgpu <command> [options]
 
-  segment   segment images (PNG / JPEG) with a Mask2Former checkpoint; writes overlays,
+  segment   segment images (PNG / JPEG) with a MaskFormer / Mask2Former / OneFormer checkpoint; writes overlays,
             label maps, segments and COCO files   (maskgpu segment --help)
   infer     write a checkpoint's logits for one image as safetensors   (maskgpu infer --help)
   --version print the version`;
@@ -55,6 +59,9 @@ function toWritable(result: ForwardResult): Record<string, WritableTensor> {
     if (name.startsWith('debug.attention_mask_raw.')) {
       const [B, Q, n] = t.shape as [number, number, number];
       out[name.replace('_raw', '')] = { dtype: 'U8', shape: t.shape, data: attentionMaskAsHf(t.data as Uint32Array, B * Q, n) };
+    } else if (name === 'task_inputs') {
+      // Token ids (exact in float32), written as HF's processor returns them: int64.
+      out[name] = { dtype: 'I64', shape: t.shape, data: BigInt64Array.from(t.data as Float32Array, (x) => BigInt(x)) };
     } else {
       out[name] = { dtype: 'F32', shape: t.shape, data: t.data as Float32Array };
     }
@@ -73,6 +80,7 @@ async function infer(args: string[]): Promise<void> {
         out: { type: 'string' },
         'pixel-values': { type: 'string' },
         intermediates: { type: 'boolean', default: false },
+        task: { type: 'string' },
       },
       strict: true,
     });
@@ -81,24 +89,41 @@ async function infer(args: string[]): Promise<void> {
   }
   const { values } = parsed;
   if (!values.model) throw new UsageError('--model DIR is required');
+  const task = values.task as Task | undefined;
+  if (task !== undefined && !['semantic', 'instance', 'panoptic'].includes(task)) throw new UsageError(`--task must be semantic, instance or panoptic, got '${values.task}'`);
   if (!values.out) throw new UsageError('--out OUT.safetensors is required');
   if (!values.image && !values['pixel-values']) throw new UsageError('--image FILE or --pixel-values FILE is required');
   const ctx = await requestNodeGpu();
   try {
     console.log(`adapter: ${ctx.adapterName}`);
     const t0 = performance.now();
-    const model = await Mask2Former.load(ctx, await checkpointFromDir(values.model), { profile: true });
-    console.log(`loaded ${values.model}: ${model.weights.count} tensors, ${(model.weights.bytes / 2 ** 20).toFixed(1)} MiB on the GPU, ${fmtMs(performance.now() - t0)}`);
+    const model = await SegmentationModel.load(ctx, await checkpointFromDir(values.model), { profile: true });
+    console.log(`loaded ${values.model} (${model.spec.displayName}): ${model.weights.count} tensors, ${(model.weights.bytes / 2 ** 20).toFixed(1)} MiB on the GPU, ${fmtMs(performance.now() - t0)}`);
+    if (model.spec.feeds && task === undefined) throw new UsageError(`${model.spec.displayName} takes a task prompt: --task semantic|instance|panoptic is required`);
+    const fwd = { intermediates: values.intermediates, ...(task ? { task } : {}) };
     let result: ForwardResult;
     if (values['pixel-values']) {
       const pv = await readPixelValues(values['pixel-values']);
       console.log(`pixel_values [${pv.shape.join(', ')}] from ${values['pixel-values']}`);
-      result = await model.forward({ pixelValues: pv.data, shape: pv.shape }, { intermediates: values.intermediates });
+      result = await model.forward({ pixelValues: pv.data, shape: pv.shape }, fwd);
     } else {
       const image = readImage(values.image as string);
-      result = await model.forward({ images: [image] }, { intermediates: values.intermediates });
+      result = await model.forward({ images: [image] }, fwd);
       const g = result.geometry;
       if (g) console.log(`image ${image.width}x${image.height} -> resized ${g.resized[0]?.[1]}x${g.resized[0]?.[0]} -> pixel_values [1, 3, ${g.padded[0]}, ${g.padded[1]}]`);
+    }
+    if (values.intermediates) {
+      // The decoder's attention masks (written as HF's U8 debug.attention_mask.{k} by toWritable).
+      for (let k = 0; ; k++) {
+        const name = `debug.attention_mask_raw.${k}`;
+        let shape: readonly number[];
+        try {
+          shape = result.graph.tensor(name).shape;
+        } catch {
+          break;
+        }
+        result.outputs.set(name, { shape, data: await result.graph.readOne(name) });
+      }
     }
     const stages = Object.entries(result.timings).map(([k, v]) => `${k} ${fmtMs(v)}`).join(', ');
     console.log(`timings (first pass: includes pipeline creation in total): ${stages}`);

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, openAsBlob, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PNG } from 'pngjs';
-import type { CheckpointSource } from '../checkpoint.ts';
+import { extraFilesFor, type CheckpointSource } from '../checkpoint.ts';
 import { OutputError, WeightError } from '../errors.ts';
 import type { RgbaImage } from '../image.ts';
 
@@ -25,11 +25,19 @@ export async function checkpointFromDir(dir: string): Promise<CheckpointSource> 
     throw new WeightError(weights, undefined, 'not found', 'missing');
   }
   const pre = join(dir, 'preprocessor_config.json');
+  const config = readJsonFile(join(dir, 'config.json'));
+  const preprocessor = existsSync(pre) ? readJsonFile(pre) : undefined;
+  const files: Record<string, string> = {};
+  for (const name of extraFilesFor(config, preprocessor)) {
+    const path = join(dir, name);
+    if (existsSync(path)) files[name] = readFileSync(path, 'utf8');
+  }
   return {
-    config: readJsonFile(join(dir, 'config.json')),
-    ...(existsSync(pre) ? { preprocessor: readJsonFile(pre) } : {}),
+    config,
+    ...(preprocessor === undefined ? {} : { preprocessor }),
     weights: await openAsBlob(weights),
     name: weights,
+    ...(Object.keys(files).length > 0 ? { files } : {}),
   };
 }
 

@@ -18,3 +18,24 @@ export {
   type PreprocessorParseOptions,
   type ResizeSpec,
 } from './preprocessor.ts';
+export {
+  ONEFORMER_DEFAULTS,
+  ONEFORMER_DEFAULT_BACKBONE,
+  parseClassInfo,
+  parseOneFormerConfig,
+  parseOneFormerPreprocessor,
+  requireThingIds,
+  type OneFormerConfig,
+  type OneFormerMetadata,
+  type OneFormerPreprocessorConfig,
+} from './oneformer.ts';
+export {
+  DETR_DEFAULTS,
+  MASKFORMER_DEFAULT_BACKBONE,
+  MASKFORMER_DEFAULTS,
+  RESNET_DEFAULTS,
+  parseMaskFormerConfig,
+  type DetrDecoderConfig,
+  type MaskFormerConfig,
+  type ResNetBackboneConfig,
+} from './maskformer.ts';

@@ -29,7 +29,8 @@ import { ConfigError } from '../errors.ts';
 
 /** Swin backbone (`SwinBackbone`) as Mask2Former uses it; drop rates are ignored (inference only). */
 export interface SwinBackboneConfig {
-  readonly modelType: 'swin';
+  /** 'maskformer-swin': HF's MaskFormerSwinConfig (MaskFormer), the same hyper-parameters and defaults. */
+  readonly modelType: 'swin' | 'maskformer-swin';
   /** Pretraining image size; irrelevant at inference (Swin pads to any size). */
   readonly imageSize: number;
   readonly patchSize: number;
@@ -285,7 +286,7 @@ export function parseMask2FormerConfig(json: unknown, file = 'config.json'): Mas
  * present, `num_labels` is `len(id2label)` (a disagreeing `num_labels` only logs a warning); without
  * it, `num_labels` (default 2) generates `LABEL_{i}` names.
  */
-function parseLabels(obj: JsonObject, top: Where): { numLabels: number; id2label: Record<number, string> } {
+export function parseLabels(obj: JsonObject, top: Where): { numLabels: number; id2label: Record<number, string> } {
   const raw = obj['id2label'];
   const id2label: Record<number, string> = {};
   if (isUnset(raw)) {
@@ -337,10 +338,15 @@ function parseBackbone(obj: JsonObject, top: Where): SwinBackboneConfig {
   return parseSwin(raw, child(top, 'backbone_config'));
 }
 
-function parseSwin(obj: JsonObject, where: Where): SwinBackboneConfig {
+/**
+ * A Swin `backbone_config` (SwinConfig, or MaskFormerSwinConfig when `types` allows it). With
+ * `forceAllStages`, out_features / out_indices are replaced by all four stages (HF's MaskFormer
+ * does this for a "swin" backbone).
+ */
+export function parseSwin(obj: JsonObject, where: Where, types: readonly ('swin' | 'maskformer-swin')[] = ['swin'], forceAllStages = false): SwinBackboneConfig {
   const modelType = obj['model_type'];
-  if (modelType !== 'swin') {
-    throw unsupported(where, 'model_type', `only "swin" backbones are supported, got ${show(modelType)}`);
+  if (!types.includes(modelType as 'swin')) {
+    throw unsupported(where, 'model_type', `only ${types.map((t) => `"${t}"`).join(' or ')} backbones are supported here, got ${show(modelType)}`);
   }
   const depths = intListAt(obj, 'depths', where, SWIN_DEFAULTS.depths, { length: NUM_STAGES });
   const numHeads = intListAt(obj, 'num_heads', where, SWIN_DEFAULTS.numHeads, { length: depths.length });
@@ -377,10 +383,12 @@ function parseSwin(obj: JsonObject, where: Where): SwinBackboneConfig {
   const mlpHiddenDims = stageChannels.map((c) => Math.trunc(mlpRatio * c));
 
   const stageNames = ['stem', ...depths.map((_, i) => `stage${i + 1}`)];
-  const { outFeatures, outIndices } = alignOutFeatures(obj, where, stageNames);
+  const { outFeatures, outIndices } = forceAllStages
+    ? { outFeatures: [...REQUIRED_OUT_FEATURES], outIndices: REQUIRED_OUT_FEATURES.map((n) => stageNames.indexOf(n)) }
+    : alignOutFeatures(obj, where, stageNames);
 
   return {
-    modelType: 'swin',
+    modelType: modelType as 'swin' | 'maskformer-swin',
     imageSize,
     patchSize,
     numChannels,

@@ -1,6 +1,7 @@
 /**
- * `preprocessor_config.json` of a Mask2Former checkpoint (slow `Mask2FormerImageProcessor`, or the
- * legacy `Mask2FormerFeatureExtractor` keys of older hub checkpoints), and the processor's target-size rule.
+ * `preprocessor_config.json` of a Mask2Former or MaskFormer checkpoint (slow `Mask2FormerImageProcessor` /
+ * `MaskFormerImageProcessor`, which resize, rescale, normalise and pad alike, or the
+ * legacy `Mask2FormerFeatureExtractor` / `MaskFormerFeatureExtractor` keys of older hub checkpoints), and the processor's target-size rule.
  */
 
 import {

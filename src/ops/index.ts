@@ -1,7 +1,9 @@
 /** The op registry: every op function and every kernel, in one place. */
 import { attention, attentionKernel, attentionRowsKernel } from './attention.ts';
+import { batchNorm, batchNormKernel } from './batch-norm.ts';
 import { conv2d, conv2dKernel } from './conv2d.ts';
 import { countNonFinite, countNonFiniteKernel } from './count-nonfinite.ts';
+import { maxPool2d, maxPoolKernel } from './max-pool.ts';
 import { binary, elementwiseKernel, maskFromLogits, unary } from './elementwise.ts';
 import { imageToTensor, imageToTensorKernel } from './image-to-tensor.ts';
 import { groupNorm, groupNormKernel } from './group-norm.ts';
@@ -20,20 +22,21 @@ import {
 import type { KernelDef } from '../gpu/kernel.ts';
 
 export const ops = {
-  matmul, linear, maskEinsum, conv2d, layerNorm, groupNorm, softmax, attention, msDeformAttn,
+  matmul, linear, maskEinsum, conv2d, maxPool2d, batchNorm, layerNorm, groupNorm, softmax, attention, msDeformAttn,
   resizeBilinear, resizeNearest, pilResize, imageToTensor, argmaxChannels, planeStats, remap, paintInstances, overlay, unary, binary, maskFromLogits, permute, writeSlice, levelToTokens, tokensToLevel, repeatLeading,
   windowPartition, windowReverse, relativePositionBias, patchMergeGather, countNonFinite,
 } as const;
 
 export const kernels: readonly KernelDef[] = [
-  matmulKernel, conv2dKernel, layerNormKernel, layerNormRowsKernel, groupNormKernel, softmaxKernel, softmaxRowsKernel, attentionKernel, attentionRowsKernel, msDeformAttnKernel,
+  matmulKernel, conv2dKernel, maxPoolKernel, batchNormKernel, layerNormKernel, layerNormRowsKernel, groupNormKernel, softmaxKernel, softmaxRowsKernel, attentionKernel, attentionRowsKernel, msDeformAttnKernel,
   bilinearKernel, pilResampleKernel, elementwiseKernel, stridedCopyKernel,
   windowPartitionKernel, windowReverseKernel, relativePositionBiasKernel, patchMergeKernel, imageToTensorKernel,
   argmaxKernel, planeStatsKernel, paintKernel, overlayKernel, countNonFiniteKernel,
 ];
 
-export { attention, conv2d, binary, unary, groupNorm, layerNorm, linear, maskEinsum, matmul, msDeformAttn, pilResize, resizeBilinear, softmax, permute, writeSlice };
+export { attention, batchNorm, conv2d, maxPool2d, binary, unary, groupNorm, layerNorm, linear, maskEinsum, matmul, msDeformAttn, pilResize, resizeBilinear, softmax, permute, writeSlice };
 export { levelToTokens, tokensToLevel, repeatLeading, imageToTensor, maskFromLogits, resizeNearest, argmaxChannels, planeStats, remap, paintInstances, overlay };
 export { windowPartition, windowReverse, relativePositionBias, patchMergeGather, countNonFinite };
 export { shiftMask, windowGeometry } from './swin.ts';
 export { pilCoefficients } from './resize.ts';
+export type { BatchNormParams, BatchNormActivation } from './batch-norm.ts';

@@ -11,12 +11,14 @@ import { build } from 'vite';
 
 /**
  * `vite build --mode demo` into `outDir` (not demo-dist/, so a test run leaves the real build
- * alone), plus test/fixtures/mask2former/* under `outDir/fixtures/`.
+ * alone), plus test/fixtures/mask2former/* under `outDir/fixtures/` and test/fixtures/maskformer
+ * under `outDir/fixtures/maskformer/`.
  */
 export async function buildDemoSite(repo: string, outDir: string): Promise<void> {
   await build({ configFile: join(repo, 'vite.config.ts'), mode: 'demo', logLevel: 'warn', build: { outDir, emptyOutDir: true, reportCompressedSize: false } });
   mkdirSync(join(outDir, 'fixtures'), { recursive: true });
   cpSync(join(repo, 'test/fixtures/mask2former'), join(outDir, 'fixtures'), { recursive: true });
+  cpSync(join(repo, 'test/fixtures/maskformer'), join(outDir, 'fixtures/maskformer'), { recursive: true });
 }
 
 export interface CliRun {

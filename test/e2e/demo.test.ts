@@ -9,6 +9,7 @@
  *     every segment; legend; hover tooltip; wheel zoom / drag pan / double-click fit; PNG exports
  *  d2. a generated shapes scene (demo/shapes-generator.ts) segmented like its ground truth; the button
  *  b. fixtures tiny (Segmenter path, one image) and tiny-odd (batch of 2 as HF ran it) equal to HF
+ *  b2. MaskFormer fixtures (swin-tiny, resnet-tiny batch of 2): logits from the PNGs equal to HF's
  *  f. 50 segmentations keep live GPU buffers (count, bytes) flat
  *  g. webcam (Chromium's fake camera) through segmenter.video()
  *  h. checkpoint by file picker and drop; image by file picker, drop and paste
@@ -353,6 +354,31 @@ describe('demo page with WebGPU (Chromium)', () => {
       for (const task of TASKS) batch.results[task].forEach((r, i) => check('tiny-odd', task, i, r, expected, post));
     }
     expect(pageErrors(opened, 'b')).toEqual([]);
+  });
+
+  it('b2: MaskFormer fixtures (Swin; ResNet batch of 2) from their PNGs in the page: logits equal to HF within 1e-4 x max|ref|', async () => {
+    const { page } = opened;
+    for (const [name, images] of [['swin-tiny', ['image0.png']], ['resnet-tiny', ['image0.png', 'image1.png']]] as const) {
+      const expected = await readTensors(join(FIXTURES, 'maskformer', name, 'expected.safetensors'));
+      const t0 = performance.now();
+      const folder = `./fixtures/maskformer/${name}/`;
+      const r = await page.evaluate(([f, imgs]) => (window.__maskgpu as H).logits(f, imgs), [folder, images.map((i) => `${folder}${i}`)] as const);
+      expect(r.family).toBe('maskformer');
+      for (const key of ['class_queries_logits', 'masks_queries_logits'] as const) {
+        const ref = expected.get(key) as RefTensor;
+        const mine = r.outputs[key];
+        expect(mine.shape).toEqual(ref.shape);
+        let maxAbs = 0;
+        let maxRef = 0;
+        (ref.data as Float32Array).forEach((v, i) => {
+          maxAbs = Math.max(maxAbs, Math.abs((mine.data[i] as number) - v));
+          maxRef = Math.max(maxRef, Math.abs(v));
+        });
+        console.log(`b2: maskformer/${name} ${key}: max abs ${maxAbs.toExponential(2)} (max|ref| ${maxRef.toFixed(3)}), ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        expect(maxAbs).toBeLessThanOrEqual(1e-4 * maxRef);
+      }
+    }
+    expect(pageErrors(opened, 'b2')).toEqual([]);
   });
 
   it('f: 50 consecutive segmentations keep live GPU buffers and bytes flat', async () => {

@@ -22,8 +22,8 @@ import { WeightError } from '../../src/errors.ts';
 import type { GpuContext } from '../../src/gpu/device.ts';
 import { requestNodeGpu } from '../../src/gpu/node.ts';
 import { buildMask2Former } from '../../src/models/mask2former/model.ts';
-import { Mask2Former } from '../../src/models/mask2former/session.ts';
-import type { WeightShapes } from '../../src/models/mask2former/weights.ts';
+import { SegmentationModel } from '../../src/models/session.ts';
+import { ShapeOnlyWeights } from '../ref/shape-only-weights.ts';
 import { parseSafetensorsHeader } from '../../src/weights/safetensors.ts';
 import { FIXTURES, readJson, readTensors } from '../fixture-files.ts';
 import {
@@ -115,41 +115,6 @@ describe('HF state-dict enumeration (test/ref/hf-checkpoint.ts) vs the fixtures'
     });
   }
 });
-
-/** A WeightShapes with shapes only: what the binder sees of a checkpoint, no GPU. */
-class ShapeOnlyWeights implements WeightShapes {
-  private readonly used = new Set<string>();
-  constructor(
-    readonly file: string,
-    private readonly shapes: ReadonlyMap<string, { readonly shape: readonly number[] }>,
-  ) {}
-
-  shape(key: string, expected?: readonly number[]): readonly number[] {
-    const t = this.shapes.get(key);
-    if (!t) throw new WeightError(this.file, key, 'missing from the checkpoint');
-    if (expected && (expected.length !== t.shape.length || expected.some((d, i) => d >= 0 && d !== t.shape[i]))) {
-      throw new WeightError(this.file, key, `expected shape [${expected.join(', ')}], got [${t.shape.join(', ')}]`, 'shape');
-    }
-    this.used.add(key);
-    return t.shape;
-  }
-
-  has(key: string): boolean {
-    return this.shapes.has(key);
-  }
-
-  ignore(keys: Iterable<string>): void {
-    for (const k of keys) if (this.shapes.has(k)) this.used.add(k);
-  }
-
-  unused(): string[] {
-    return this.keys().filter((k) => !this.used.has(k));
-  }
-
-  keys(): string[] {
-    return [...this.shapes.keys()];
-  }
-}
 
 const BACKBONES = Object.keys(HUB_BACKBONES) as HubBackbone[];
 const DATASETS = Object.keys(HUB_DATASETS) as HubDataset[];
@@ -279,7 +244,7 @@ describe('hub configs end to end on the GPU (random weights)', () => {
       const pipelinesBefore = ctx.pipelines.size;
       const weights = randomCheckpoint(c.cfg, seed);
       const tGen = performance.now();
-      const model = await Mask2Former.load(ctx, { config: hfConfigJson(c.cfg), weights, name: c.name });
+      const model = await SegmentationModel.load(ctx, { config: hfConfigJson(c.cfg), weights, name: c.name });
       const tLoad = performance.now();
       const times: string[] = [];
       try {

@@ -9,8 +9,8 @@ import * as ops from '../../src/ops/index.ts';
 import { maxErrors } from '../ref/compare.ts';
 import { makeRng, randn, randu } from '../ref/random.ts';
 import { matmulRef } from '../ref/matmul.ts';
-import { conv2dRef } from '../ref/conv.ts';
-import { groupNormRef, layerNormRef, softmaxRef } from '../ref/norm.ts';
+import { conv2dRef, maxPoolRef } from '../ref/conv.ts';
+import { batchNormRef, groupNormRef, layerNormRef, softmaxRef } from '../ref/norm.ts';
 import { binaryRef, permuteRef, unaryRef } from '../ref/elementwise.ts';
 import { attentionRef } from '../ref/attention.ts';
 import { msDeformAttnRef } from '../ref/ms-deform-attn.ts';
@@ -105,6 +105,22 @@ describe('conv2d', () => {
   }
 });
 
+describe('max pool', () => {
+  // ResNet stem (3/2/1) on odd and tiny maps, a window with no padding, stride > kernel, all-negative values.
+  for (const [B, C, H, W, k, st, pad] of [[1, 3, 11, 9, 3, 2, 1], [2, 5, 1, 1, 3, 2, 1], [1, 2, 2, 7, 3, 2, 1], [1, 4, 8, 6, 2, 2, 0], [1, 1, 10, 10, 2, 3, 1]] as const) {
+    it(`max pool B=${B} C=${C} ${H}x${W} k=${k} s=${st} pad=${pad}`, async () => {
+      const x = randn(makeRng(SEED), B * C * H * W, 2).map((v) => v - 10);
+      const ref = maxPoolRef(x, B * C, H, W, k, st, pad);
+      const out = await h.run((g) => ({ y: ops.maxPool2d(g, g.input('x', [B, C, H, W]), { kernel: k, stride: st, padding: pad }) }), { x });
+      expect(out.y!.length).toBe(B * C * ref.Ho * ref.Wo);
+      check('max-pool', out.y!, ref.y, 0);
+    });
+  }
+  it('rejects padding above half the kernel', async () => {
+    await expect(h.run((g) => ({ y: ops.maxPool2d(g, g.input('x', [1, 1, 5, 5]), { kernel: 3, stride: 2, padding: 2 }) }), {})).rejects.toThrow(/max-pool: padding/);
+  });
+});
+
 describe('conv2d bottom/right padding (Swin patch embedding)', () => {
   it('B=2 Cin=3 17x13 k=4 s=4 padEnd=[3,3] -> 5x4', async () => {
     const rng = makeRng(SEED);
@@ -150,6 +166,27 @@ describe('normalisation', () => {
         { x, g: gamma, b: beta },
       );
       check('group-norm', out.y!, groupNormRef(x, [B, C, H, W], G, gamma, beta, 1e-5, relu), 2e-5, 1e-5);
+    });
+  }
+  for (const [B, C, H, W, act, residual] of [[1, 3, 1, 1, 'none', false], [2, 5, 7, 9, 'relu', true], [1, 17, 11, 3, 'relu', false], [3, 1, 2, 13, 'none', true]] as const) {
+    it(`batch norm (eval) B=${B} C=${C} ${H}x${W} act=${act}${residual ? ' + residual' : ''}`, async () => {
+      const rng = makeRng(SEED);
+      const n = B * C * H * W;
+      const x = randn(rng, n, 2);
+      const r = randn(rng, n);
+      const gamma = randn(rng, C);
+      const beta = randn(rng, C);
+      const mean = randn(rng, C, 0.5);
+      const variance = randu(rng, C, 0.05, 3);
+      const out = await h.run(
+        (g) => ({
+          y: ops.batchNorm(g, g.input('x', [B, C, H, W]), { weight: g.input('g', [C]), bias: g.input('b', [C]), runningMean: g.input('m', [C]), runningVar: g.input('v', [C]) }, {
+            act, ...(residual ? { residual: g.input('r', [B, C, H, W]) } : {}),
+          }),
+        }),
+        residual ? { x, r, g: gamma, b: beta, m: mean, v: variance } : { x, g: gamma, b: beta, m: mean, v: variance },
+      );
+      check('batch-norm', out.y!, batchNormRef(x, [B, C, H, W], gamma, beta, mean, variance, 1e-5, act, residual ? r : undefined), 2e-6, 1e-6);
     });
   }
   for (const [rows, n] of [[1, 1], [7, 12], [3, 301]] as const) for (const kernel of ['rows', 'workgroup'] as const) {

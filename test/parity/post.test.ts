@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { requestNodeGpu } from '../../src/gpu/node.ts';
 import type { GpuContext } from '../../src/gpu/device.ts';
-import { Mask2Former } from '../../src/models/mask2former/session.ts';
+import { SegmentationModel } from '../../src/models/session.ts';
 import { PostProcessor, type ImageSegmentation, type Task } from '../../src/post/segment.ts';
 import { torchTopkUnsorted } from '../../src/post/topk.ts';
 import { FIXTURES, readJson, readTensors, type RefTensor } from '../fixture-files.ts';
@@ -38,7 +38,7 @@ for (const name of ['tiny', 'tiny-odd']) {
       expected = await readTensors(join(dir, 'expected.safetensors'));
       post = readJson(join(dir, 'expected_post.json')) as PostJson;
       const bytes = readFileSync(join(dir, 'model.safetensors'));
-      const model = await Mask2Former.load(ctx, { config: readJson(join(dir, 'config.json')), weights: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), name });
+      const model = await SegmentationModel.load(ctx, { config: readJson(join(dir, 'config.json')), weights: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), name });
       const pv = expected.get('pixel_values') as RefTensor;
       const out = await model.forward({ pixelValues: pv.data as Float32Array, shape: pv.shape as [number, 3, number, number] }, { outputs: ['class_queries_logits'] });
       const cls = out.outputs.get('class_queries_logits');

@@ -1,7 +1,8 @@
 /**
- * GPU preprocessing vs HF's slow Mask2FormerImageProcessor (PIL): the resized uint8 images must
- * be bit exact, pixel_values (normalised, zero padded to the batch) within 1e-5; then the whole
- * model from the PNGs reproduces the logits of both fixtures (tiny-odd: a batch of 2).
+ * GPU preprocessing vs HF's slow Mask2FormerImageProcessor / MaskFormerImageProcessor (PIL): the
+ * resized uint8 images must be bit exact, pixel_values (normalised, zero padded to the batch)
+ * within 1e-5; then the whole model from the PNGs reproduces the logits of every fixture
+ * (tiny-odd and resnet-tiny: a batch of 2).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -11,8 +12,8 @@ import type { GpuContext } from '../../src/gpu/device.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import { CompiledGraph } from '../../src/graph/runner.ts';
 import { parsePreprocessorConfig } from '../../src/config/index.ts';
-import { batchGeometry, preprocess } from '../../src/models/mask2former/preprocess.ts';
-import { Mask2Former } from '../../src/models/mask2former/session.ts';
+import { batchGeometry, preprocess } from '../../src/models/common/preprocess.ts';
+import { SegmentationModel } from '../../src/models/session.ts';
 import * as ops from '../../src/ops/index.ts';
 import { readImage } from '../../src/cli/node-io.ts';
 import { maxErrors } from '../ref/compare.ts';
@@ -25,13 +26,15 @@ beforeAll(async () => {
 afterAll(() => ctx?.dispose());
 
 const cases = [
-  { name: 'tiny', images: ['image0.png'] },
-  { name: 'tiny-odd', images: ['image0.png', 'image1.png'] },
+  { family: 'mask2former', name: 'tiny', images: ['image0.png'] },
+  { family: 'mask2former', name: 'tiny-odd', images: ['image0.png', 'image1.png'] },
+  { family: 'maskformer', name: 'swin-tiny', images: ['image0.png'] },
+  { family: 'maskformer', name: 'resnet-tiny', images: ['image0.png', 'image1.png'] },
 ];
 
 for (const c of cases) {
-  describe(`mask2former/${c.name} preprocessing and end-to-end`, () => {
-    const dir = join(FIXTURES, 'mask2former', c.name);
+  describe(`${c.family}/${c.name} preprocessing and end-to-end`, () => {
+    const dir = join(FIXTURES, c.family, c.name);
     it(`resized_image.{i} bit exact, pixel_values within 1e-5 (${c.images.length} image(s))`, async () => {
       const expected = await readTensors(join(dir, 'expected.safetensors'));
       const cfg = parsePreprocessorConfig(readJson(join(dir, 'preprocessor_config.json')));
@@ -69,12 +72,13 @@ for (const c of cases) {
     it('images -> logits (GPU preprocessing + model) within 1e-4 x max|ref|', async () => {
       const expected = await readTensors(join(dir, 'expected.safetensors'));
       const bytes = readFileSync(join(dir, 'model.safetensors'));
-      const model = await Mask2Former.load(ctx, {
+      const model = await SegmentationModel.load(ctx, {
         config: readJson(join(dir, 'config.json')),
         preprocessor: readJson(join(dir, 'preprocessor_config.json')),
         weights: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
         name: c.name,
       });
+      expect(model.spec.family).toBe(c.family);
       const result = await model.forward({ images: c.images.map((f) => readImage(join(dir, f))) });
       for (const name of ['class_queries_logits', 'masks_queries_logits']) {
         const ref = expected.get(name) as RefTensor;

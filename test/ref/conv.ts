@@ -55,3 +55,31 @@ export function conv2dRef(
   }
   return { data: out, shape: [B, cout, Ho, Wo] };
 }
+
+/**
+ * torch nn.MaxPool2d (dilation 1, ceil_mode False, padding = -inf): y[p, oy, ox] = max over the
+ * in-range window x[p, oy*s - pad + ky, ox*s - pad + kx]. x: [planes, H, W].
+ */
+export function maxPoolRef(x: Float32Array, planes: number, H: number, W: number, k: number, s: number, pad: number): { y: Float32Array; Ho: number; Wo: number } {
+  const Ho = Math.floor((H + 2 * pad - k) / s) + 1;
+  const Wo = Math.floor((W + 2 * pad - k) / s) + 1;
+  const y = new Float32Array(planes * Ho * Wo);
+  for (let p = 0; p < planes; p++) {
+    for (let oy = 0; oy < Ho; oy++) {
+      for (let ox = 0; ox < Wo; ox++) {
+        let m = -Infinity;
+        for (let ky = 0; ky < k; ky++) {
+          const iy = oy * s - pad + ky;
+          if (iy < 0 || iy >= H) continue;
+          for (let kx = 0; kx < k; kx++) {
+            const ix = ox * s - pad + kx;
+            if (ix < 0 || ix >= W) continue;
+            m = Math.max(m, x[(p * H + iy) * W + ix] as number);
+          }
+        }
+        y[(p * Ho + oy) * Wo + ox] = m;
+      }
+    }
+  }
+  return { y, Ho, Wo };
+}

@@ -97,3 +97,33 @@ export function softmaxRef(x: Float32Array, rows: number, n: number): Float32Arr
   }
   return out;
 }
+
+/**
+ * Eval-mode BatchNorm (torch CPU order): alpha = gamma / sqrt(var + eps), shift = beta - mean * alpha,
+ * y = act(x * alpha + shift (+ residual)). x: [B, C, HW...]; act: 'none' | 'relu'.
+ */
+export function batchNormRef(
+  x: Float32Array,
+  shape: readonly number[],
+  gamma: Float32Array,
+  beta: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+  eps: number,
+  act: 'none' | 'relu',
+  residual?: Float32Array,
+): Float32Array {
+  const f = Math.fround;
+  const C = shape[1] as number;
+  const HW = shape.slice(2).reduce((a, b) => a * b, 1);
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const c = Math.floor(i / HW) % C;
+    const alpha = f((gamma[c] as number) / f(Math.sqrt(f((variance[c] as number) + eps))));
+    const shift = f((beta[c] as number) - f((mean[c] as number) * alpha));
+    let v = f(f((x[i] as number) * alpha) + shift);
+    if (residual) v = f(v + (residual[i] as number));
+    y[i] = act === 'relu' ? Math.max(v, 0) : v;
+  }
+  return y;
+}

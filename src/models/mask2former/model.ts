@@ -1,51 +1,47 @@
 /**
- * Mask2FormerForUniversalSegmentation as one planned graph: (preprocessing) -> Swin backbone ->
- * pixel decoder -> transformer decoder -> class and mask logits. Every checkpoint tensor is
- * used or explicitly ignored; outputs and intermediates carry the names of HF's outputs.
+ * Mask2FormerForUniversalSegmentation as one planned graph, assembled from the common blocks:
+ * (preprocessing) -> Swin backbone -> deformable pixel decoder -> masked-attention decoder ->
+ * class and mask logits. Every checkpoint tensor is used or explicitly ignored; outputs and
+ * intermediates carry the names of HF's outputs.
  */
-import type { Mask2FormerConfig, PreprocessorConfig } from '../../config/index.ts';
+import { parseMask2FormerConfig, type Mask2FormerConfig } from '../../config/index.ts';
 import { GraphBuilder, type Tensor } from '../../graph/builder.ts';
 import * as ops from '../../ops/index.ts';
-import { pixelDecoder } from './pixel-decoder.ts';
-import { batchGeometry, preprocess, type BatchGeometry } from './preprocess.ts';
-import { swinBackbone } from './swin.ts';
-import { transformerDecoder } from './transformer-decoder.ts';
-import { WeightBinder, type WeightShapes } from './weights.ts';
+import { MASK2FORMER_POST } from '../../post/rules.ts';
+import { deformablePixelDecoder } from '../common/deformable-pixel-decoder.ts';
+import { maskedAttentionDecoder } from '../common/masked-attention-decoder.ts';
+import { modelInput } from '../common/input.ts';
+import { swinBackbone, swinKeys } from '../common/swin.ts';
+import { WeightBinder, type WeightShapes } from '../common/weights.ts';
+import type { BuildOptions, BuiltModel, ModelFamily, ModelInput, ModelSpec } from '../family.ts';
 
-/** The model's input: ready pixel_values, or raw RGBA8 images preprocessed on the GPU. */
-export type ModelInput =
-  | { readonly kind: 'pixel-values'; readonly shape: readonly [number, 3, number, number] }
-  | { readonly kind: 'images'; readonly sizes: readonly (readonly [number, number])[]; readonly preprocessor: PreprocessorConfig };
 
-export interface BuildOptions {
-  /** Also output every intermediate named as in HF's outputs (and the fixtures). */
-  readonly intermediates?: boolean;
-}
-
-export interface BuiltModel {
-  readonly graph: GraphBuilder;
-  readonly geometry: BatchGeometry | undefined;
-  /** Every graph output (logits, and with `intermediates` HF's intermediate names, in HF's layouts). */
-  readonly outputNames: readonly string[];
-}
+export { attentionMaskAsHf } from '../common/masked-attention-decoder.ts';
 
 /** Keys of the checkpoint that inference never reads. */
 const IGNORED = (key: string): boolean => key.startsWith('criterion.');
 
+const ENCODER = 'model.pixel_level_module.encoder';
+const PIXEL_DECODER = 'model.pixel_level_module.decoder';
+const TRANSFORMER = 'model.transformer_module';
+
 export function buildMask2Former(cfg: Mask2FormerConfig, weights: WeightShapes, input: ModelInput, options: BuildOptions = {}, maxWorkgroups = 65535): BuiltModel {
   const g = new GraphBuilder(maxWorkgroups);
   const wb = new WeightBinder(g, weights);
-  let pixelValues: Tensor;
-  let geometry: BatchGeometry | undefined;
-  if (input.kind === 'pixel-values') {
-    pixelValues = g.input('pixel_values', input.shape);
-  } else {
-    geometry = batchGeometry(input.sizes, input.preprocessor);
-    pixelValues = preprocess(g, geometry, input.preprocessor);
-  }
-  const backbone = swinBackbone(wb, cfg.backbone, pixelValues);
-  const pixel = pixelDecoder(wb, cfg, backbone.maps);
-  const decoder = transformerDecoder(wb, cfg, pixel.multiScale, pixel.maskFeatures);
+  const { pixelValues, geometry } = modelInput(g, input);
+  const backbone = swinBackbone(wb, cfg.backbone, swinKeys(ENCODER), pixelValues);
+  const pixel = deformablePixelDecoder(wb, cfg, PIXEL_DECODER, backbone.maps);
+  const B = pixelValues.shape[0] as number;
+  const initial = g.within('transformer_decoder', () => ops.repeatLeading(g, wb.w(`${TRANSFORMER}.queries_features.weight`, [cfg.numQueries, cfg.hiddenDim]), B));
+  const decoder = maskedAttentionDecoder(
+    wb,
+    { ...cfg, numLayers: cfg.numInstantiatedDecoderLayers, hasInputProjection: cfg.hasDecoderInputProjection },
+    TRANSFORMER,
+    { classPredictor: 'class_predictor', maskEmbedder: `${TRANSFORMER}.decoder.mask_predictor.mask_embedder` },
+    initial,
+    pixel.multiScale,
+    pixel.maskFeatures,
+  );
   weights.ignore(weights.keys().filter(IGNORED));
   wb.assertAllUsed();
 
@@ -77,17 +73,19 @@ export function buildMask2Former(cfg: Mask2FormerConfig, weights: WeightShapes, 
   return { graph: g, geometry, outputNames: [...g.outputs.keys()] };
 }
 
-/**
- * HF's view of a decoder layer's attention mask: our raw 0/1 mask [B, Q, hw] (u32, nonzero =
- * blocked) with the fully-masked-row rule applied (such rows become all open), as U8.
- */
-export function attentionMaskAsHf(raw: Uint32Array, rows: number, n: number): Uint8Array {
-  const out = new Uint8Array(rows * n);
-  for (let r = 0; r < rows; r++) {
-    let blocked = 0;
-    for (let j = 0; j < n; j++) if (raw[r * n + j] !== 0) blocked++;
-    if (blocked === n) continue;
-    for (let j = 0; j < n; j++) out[r * n + j] = raw[r * n + j] !== 0 ? 1 : 0;
-  }
-  return out;
-}
+export const MASK2FORMER: ModelFamily = {
+  id: 'mask2former',
+  displayName: 'Mask2Former',
+  architectures: ['Mask2FormerForUniversalSegmentation', 'Mask2FormerModel'],
+  parse: (json, file): ModelSpec => {
+    const config = parseMask2FormerConfig(json, file);
+    return {
+      family: 'mask2former',
+      displayName: 'Mask2Former',
+      config,
+      post: MASK2FORMER_POST,
+      skipWeight: IGNORED,
+      build: (weights, input, options, maxWorkgroups) => buildMask2Former(config, weights, input, options, maxWorkgroups),
+    };
+  },
+};

@@ -1,5 +1,5 @@
 /**
- * Mask2Former's sine position embedding (DETR style, normalised), computed on the CPU because it
+ * The DETR-style sine position embedding (normalised) of MaskFormer, Mask2Former and OneFormer, computed on the CPU because it
  * depends only on the map size. Mirrors HF's float32 arithmetic step by step (Math.fround).
  *   y_embed = (i + 1) / (H + 1e-6) * 2pi, x_embed likewise; dim_t[k] = T^(2 floor(k/2) / npf)
  *   channel k < npf: pos_y (sin for even k, cos for odd k); channel npf + k: pos_x

@@ -1,18 +1,21 @@
 /**
- * A loaded Mask2Former checkpoint on a device: weights in GPU buffers, planned graphs cached per
- * input shape (the last few), one submit per forward pass. `dispose()` frees everything.
+ * A loaded checkpoint of any supported family on a device: the family picked from config.json's
+ * model_type, weights in GPU buffers, planned graphs cached per input shape (the last few), one
+ * submit per forward pass. `dispose()` frees everything.
  */
-import { parseMask2FormerConfig, parsePreprocessorConfig, type Mask2FormerConfig, type PreprocessorConfig } from '../../config/index.ts';
-import type { CheckpointSource } from '../../checkpoint.ts';
-import { GpuError, ShapeError } from '../../errors.ts';
-import type { GpuContext } from '../../gpu/device.ts';
-import { checkFootprint, extrapolateFootprint, type Footprint, type MemoryBudget } from '../../graph/footprint.ts';
-import { CompiledGraph, type HostArray, type StepTiming } from '../../graph/runner.ts';
-import { checkRgba, rgbaPixels, type RgbaImage } from '../../image.ts';
-import type { LoadProgress } from '../../weights/safetensors.ts';
-import { WeightStore } from '../../weights/store.ts';
-import { buildMask2Former, type ModelInput } from './model.ts';
-import { batchGeometry, type BatchGeometry } from './preprocess.ts';
+import { parsePreprocessorConfig, type PreprocessorConfig } from '../config/index.ts';
+import type { CheckpointSource } from '../checkpoint.ts';
+import { GpuError, ShapeError } from '../errors.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import { checkFootprint, extrapolateFootprint, type Footprint, type MemoryBudget } from '../graph/footprint.ts';
+import { CompiledGraph, type HostArray, type StepTiming } from '../graph/runner.ts';
+import { checkRgba, rgbaPixels, type RgbaImage } from '../image.ts';
+import type { LoadProgress } from '../weights/safetensors.ts';
+import { WeightStore } from '../weights/store.ts';
+import { batchGeometry, type BatchGeometry } from './common/preprocess.ts';
+import type { ModelConfigBase, ModelInput, ModelSpec } from './family.ts';
+import { resolveModel } from './registry.ts';
+import type { Task } from '../post/segment.ts';
 
 export interface LoadOptions {
   readonly onProgress?: (p: LoadProgress) => void;
@@ -43,6 +46,8 @@ export interface ForwardOptions {
   readonly intermediates?: boolean;
   /** Read back these outputs (default: class_queries_logits, masks_queries_logits). */
   readonly outputs?: readonly string[];
+  /** The task prompt, for families whose model takes one (OneFormer; required there). */
+  readonly task?: Task;
 }
 
 export interface OutputTensor {
@@ -71,7 +76,7 @@ export function stageTimings(steps: readonly StepTiming[]): Record<string, numbe
   return out;
 }
 
-export class Mask2Former {
+export class SegmentationModel {
   private readonly graphs = new Map<string, { graph: CompiledGraph; geometry: BatchGeometry | undefined; names: readonly string[] }>();
   /** Footprints of two small builds per `intermediates` flag, for estimates at other sizes. */
   private readonly samples = new Map<boolean, readonly { pixels: number; fp: Footprint }[]>();
@@ -79,33 +84,33 @@ export class Mask2Former {
 
   private constructor(
     readonly ctx: GpuContext,
-    readonly config: Mask2FormerConfig,
+    /** The family and its parsed config.json. */
+    readonly spec: ModelSpec,
     readonly preprocessor: PreprocessorConfig | undefined,
     readonly weights: WeightStore,
     private readonly options: LoadOptions,
   ) {}
 
   /** Parses the configs (typed errors), streams the weights into GPU buffers, checks them against the config. */
-  static async load(ctx: GpuContext, source: CheckpointSource, options: LoadOptions = {}): Promise<Mask2Former> {
-    const config = parseMask2FormerConfig(source.config);
-    const preprocessor =
-      source.preprocessor === undefined
-        ? undefined
-        : parsePreprocessorConfig(source.preprocessor, 'preprocessor_config.json', options.maxPreprocessEdge !== undefined ? { maxEdge: options.maxPreprocessEdge } : {});
+  static async load(ctx: GpuContext, source: CheckpointSource, options: LoadOptions = {}): Promise<SegmentationModel> {
+    const spec = resolveModel(source.config, 'config.json', source);
+    const parseOptions = options.maxPreprocessEdge !== undefined ? { maxEdge: options.maxPreprocessEdge } : {};
+    const parsePre = (json: unknown): PreprocessorConfig => (spec.parsePreprocessor ? spec.parsePreprocessor(json, parseOptions) : parsePreprocessorConfig(json, 'preprocessor_config.json', parseOptions));
+    const preprocessor = source.preprocessor === undefined ? undefined : parsePre(source.preprocessor);
     const weights = await WeightStore.load(ctx, source.weights, {
       file: typeof source.weights === 'string' ? source.weights : `${source.name}`,
-      skip: (k) => k.startsWith('criterion.'),
+      skip: (k) => spec.skipWeight(k),
       // Unknown, missing or mis-shaped keys fail from the header, before any upload.
-      checkHeader: (shapes) => void buildMask2Former(config, shapes, { kind: 'pixel-values', shape: [1, 3, 64, 64] }),
+      checkHeader: (shapes) => void spec.build(shapes, { kind: 'pixel-values', shape: [1, 3, 64, 64] }),
       ...(options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    const model = new Mask2Former(ctx, config, preprocessor, weights, options);
+    const model = new SegmentationModel(ctx, spec, preprocessor, weights, options);
     try {
       // Bind every tensor once on a small input so a wrong checkpoint fails at load, not at first use.
-      buildMask2Former(config, weights, { kind: 'pixel-values', shape: [1, 3, 64, 64] });
+      spec.build(weights, { kind: 'pixel-values', shape: [1, 3, 64, 64] });
     } catch (e) {
       model.dispose();
       throw e;
@@ -123,12 +128,12 @@ export class Mask2Former {
     }
     // Building a graph for a huge input already allocates its host constants: estimate first.
     const estimate = this.estimate(input, intermediates);
-    checkFootprint(estimate.fp, `Mask2Former on ${estimate.what} (estimated before building)`, this.ctx.limits, this.options.memoryBudget);
-    const built = buildMask2Former(this.config, this.weights, input, { intermediates }, this.ctx.limits.maxComputeWorkgroupsPerDimension);
+    checkFootprint(estimate.fp, `${this.spec.displayName} on ${estimate.what} (estimated before building)`, this.ctx.limits, this.options.memoryBudget);
+    const built = this.spec.build(this.weights, input, { intermediates }, this.ctx.limits.maxComputeWorkgroupsPerDimension);
     const graph = await CompiledGraph.compile(this.ctx, built.graph, this.ctx.pipelines, {
       weights: this.weights,
       profile: this.options.profile ?? false,
-      label: `Mask2Former on ${estimate.what}`,
+      label: `${this.spec.displayName} on ${estimate.what}`,
       ...(this.options.memoryBudget ? { budget: this.options.memoryBudget } : {}),
     });
     const entry = { graph, geometry: built.geometry, names: built.outputNames };
@@ -150,7 +155,7 @@ export class Mask2Former {
     let samples = this.samples.get(intermediates);
     if (!samples) {
       samples = [128, 256].map((side) => {
-        const b = buildMask2Former(this.config, this.weights, { kind: 'pixel-values', shape: [1, 3, side, side] }, { intermediates }, this.ctx.limits.maxComputeWorkgroupsPerDimension);
+        const b = this.spec.build(this.weights, { kind: 'pixel-values', shape: [1, 3, side, side] }, { intermediates }, this.ctx.limits.maxComputeWorkgroupsPerDimension);
         return { pixels: side * side, fp: CompiledGraph.footprint(this.ctx, b.graph, { profile: this.options.profile ?? false }) };
       });
       this.samples.set(intermediates, samples);
@@ -177,23 +182,26 @@ export class Mask2Former {
 
   /** Runs the model: class_queries_logits [B, Q, L+1] and masks_queries_logits [B, Q, H/4, W/4]. */
   async forward(input: ForwardInput, options: ForwardOptions = {}): Promise<ForwardResult> {
-    if (this.disposed) throw new GpuError('Mask2Former', 'forward() after dispose()');
+    if (this.disposed) throw new GpuError(this.spec.displayName, 'forward() after dispose()');
     const t0 = performance.now();
     let modelInput: ModelInput;
     const feeds: Record<string, HostArray> = {};
     if ('pixelValues' in input) {
       const [B, C, H, W] = input.shape;
-      if (C !== 3 || input.pixelValues.length !== B * C * H * W) throw new ShapeError('Mask2Former', 'pixel_values', `[B, 3, H, W] with ${B * 3 * H * W} values`, `${input.pixelValues.length} values for [${input.shape.join(', ')}]`);
+      if (C !== 3 || input.pixelValues.length !== B * C * H * W) throw new ShapeError(this.spec.displayName, 'pixel_values', `[B, 3, H, W] with ${B * 3 * H * W} values`, `${input.pixelValues.length} values for [${input.shape.join(', ')}]`);
       modelInput = { kind: 'pixel-values', shape: input.shape };
       feeds.pixel_values = input.pixelValues;
     } else {
-      if (!this.preprocessor) throw new GpuError('Mask2Former', 'this checkpoint has no preprocessor_config.json: pass pixelValues, or a checkpoint with one');
+      if (!this.preprocessor) throw new GpuError(this.spec.displayName, 'this checkpoint has no preprocessor_config.json: pass pixelValues, or a checkpoint with one');
       input.images.forEach((img, i) => {
         checkRgba(img, `image ${i}`);
         feeds[`image.${i}`] = rgbaPixels(img);
       });
       modelInput = { kind: 'images', sizes: input.images.map((im) => [im.height, im.width] as const), preprocessor: this.preprocessor };
     }
+    const batch = 'pixelValues' in input ? input.shape[0] : input.images.length;
+    const extra = this.spec.feeds ? this.spec.feeds({ task: options.task, batch }) : {};
+    Object.assign(feeds, extra);
     const intermediates = options.intermediates ?? false;
     const { graph, geometry, names } = await this.graphFor(modelInput, intermediates);
     const info = await graph.run(feeds);
@@ -201,12 +209,19 @@ export class Mask2Former {
     const read = await graph.read(want);
     const outputs = new Map<string, OutputTensor>();
     for (const [k, v] of read) outputs.set(k, { shape: graph.tensor(k).shape, data: v });
+    // The family's extra inputs are part of HF's processor output (OneFormer: task_inputs, ids as floats).
+    if (intermediates) for (const [k, v] of Object.entries(extra)) outputs.set(k, { shape: [batch, v.length / batch], data: v });
     const timings: Record<string, number> = { ...(info.steps ? stageTimings(info.steps) : {}), gpu_pass_wall: info.wallMs, total: performance.now() - t0 };
     return { outputs, timings, ...(info.steps ? { steps: info.steps } : {}), ...(geometry ? { geometry } : {}), graph };
   }
 
+  /** The family's parsed config.json (narrow `spec.family` to read family-specific fields). */
+  get config(): ModelConfigBase {
+    return this.spec.config;
+  }
+
   get id2label(): Readonly<Record<number, string>> {
-    return this.config.id2label;
+    return this.spec.config.id2label;
   }
 
   /** Frees every graph and weight buffer (the device itself belongs to the caller). */

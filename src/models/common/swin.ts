@@ -1,16 +1,51 @@
 /**
- * Swin backbone as HF's SwinBackbone runs it under Mask2Former (always_partition = True): patch
- * embedding (image zero-padded to a multiple of the patch), stages of window-attention blocks
- * (shift = ws/2 on odd blocks, kept even when the map is smaller than a window), patch merging,
- * and a LayerNorm per output stage. Tokens are [B, h*w, C], row-major over the map.
- * Keys: model.pixel_level_module.encoder.*
+ * Swin backbone as HF's SwinBackbone runs it under Mask2Former / OneFormer (always_partition =
+ * True), and HF's MaskFormerSwinBackbone (no window shrinking at all: the same computation under
+ * other key names): patch embedding (image zero-padded to a multiple of the patch), stages of
+ * window-attention blocks (shift = ws/2 on odd blocks, kept even when the map is smaller than a
+ * window), patch merging, and a LayerNorm per output stage. Tokens are [B, h*w, C], row-major.
+ * Keys: see SwinKeys (`swinKeys` for SwinBackbone, `maskFormerSwinKeys` for MaskFormerSwinBackbone).
  */
-import type { SwinBackboneConfig } from '../../config/index.ts';
 import type { Tensor } from '../../graph/builder.ts';
 import * as ops from '../../ops/index.ts';
 import type { WeightBinder } from './weights.ts';
 
-const P = 'model.pixel_level_module.encoder';
+/** What the Swin block needs from a config (SwinConfig and MaskFormerSwinConfig both give it). */
+export interface SwinBlockConfig {
+  readonly patchSize: number;
+  readonly numChannels: number;
+  readonly embedDim: number;
+  /** Blocks per stage. */
+  readonly depths: readonly number[];
+  readonly numHeads: readonly number[];
+  readonly windowSize: number;
+  /** Channels of each stage: embedDim * 2^i. */
+  readonly stageChannels: readonly number[];
+  /** MLP hidden size per stage: int(mlpRatio * stageChannels[i]). */
+  readonly mlpHiddenDims: readonly number[];
+  /** Eps of the block LayerNorms (embeddings.norm and the stage norms always use 1e-5). */
+  readonly layerNormEps: number;
+}
+
+/** Where the Swin tensors live in a checkpoint (hooks are named after the same keys). */
+export interface SwinKeys {
+  /** Prefix of `embeddings.*` and `encoder.layers.*`. */
+  readonly root: string;
+  /** Key prefix of the LayerNorm applied to stage s's output (s from 0). */
+  stageNorm(s: number): string;
+  /** Checkpoint tensors the backbone carries but never reads. */
+  readonly unusedPrefixes: readonly string[];
+}
+
+/** HF `SwinBackbone` under `prefix` (Mask2Former, OneFormer: `model.pixel_level_module.encoder`). */
+export function swinKeys(prefix: string): SwinKeys {
+  return { root: prefix, stageNorm: (s) => `${prefix}.hidden_states_norms.stage${s + 1}`, unusedPrefixes: [] };
+}
+
+/** HF `MaskFormerSwinBackbone` under `prefix`: the model under `.model`, norms by index, an unused final `model.layernorm`. */
+export function maskFormerSwinKeys(prefix: string): SwinKeys {
+  return { root: `${prefix}.model`, stageNorm: (s) => `${prefix}.hidden_states_norms.${s}`, unusedPrefixes: [`${prefix}.model.layernorm.`] };
+}
 
 export interface SwinOutput {
   /** Per stage, normalised, NCHW [B, C_s, h_s, w_s] (encoder_hidden_states.{s}). */
@@ -49,8 +84,9 @@ function block(wb: WeightBinder, x: Tensor, prefix: string, dims: [number, numbe
 }
 
 /** pixel_values [B, 3, H, W] -> four normalised stage maps. */
-export function swinBackbone(wb: WeightBinder, cfg: SwinBackboneConfig, pixelValues: Tensor): SwinOutput {
+export function swinBackbone(wb: WeightBinder, cfg: SwinBlockConfig, keys: SwinKeys, pixelValues: Tensor): SwinOutput {
   const { g } = wb;
+  const P = keys.root;
   const hooks = new Map<string, Tensor>();
   const [B, , H, W] = pixelValues.shape as [number, number, number, number];
   const p = cfg.patchSize;
@@ -77,7 +113,7 @@ export function swinBackbone(wb: WeightBinder, cfg: SwinBackboneConfig, pixelVal
         x = block(wb, x, `${P}.encoder.layers.${s}.blocks.${b}`, [B, h, w, C], heads, cfg.windowSize, shift, mlp, cfg.layerNormEps);
       }
       hooks.set(`${P}.encoder.layers.${s}.hidden_states_before_downsampling`, x);
-      const stageNorm = wb.norm(`${P}.hidden_states_norms.stage${s + 1}`, C);
+      const stageNorm = wb.norm(keys.stageNorm(s), C);
       const normed = g.within(`stage${s + 1}-norm`, () => ops.layerNorm(g, x, stageNorm.g, stageNorm.b));
       maps.push(g.reshape(ops.permute(g, g.reshape(normed, [B, h * w, C]), [0, 2, 1]), [B, C, h, w]));
       if (s < cfg.depths.length - 1) {
@@ -94,6 +130,6 @@ export function swinBackbone(wb: WeightBinder, cfg: SwinBackboneConfig, pixelVal
     });
   });
   // relative_position_index is recomputed in the relative-position-bias kernel.
-  wb.store.ignore(wb.store.keys().filter((k) => k.startsWith(`${P}.`) && k.endsWith('.relative_position_index')));
+  wb.store.ignore(wb.store.keys().filter((k) => (k.startsWith(`${P}.`) && k.endsWith('.relative_position_index')) || keys.unusedPrefixes.some((u) => k.startsWith(u))));
   return { maps, hooks };
 }

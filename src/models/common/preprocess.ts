@@ -1,5 +1,5 @@
 /**
- * The slow HF Mask2FormerImageProcessor on the GPU: Pillow BILINEAR resize of each RGBA8 image
+ * The slow HF Mask2FormerImageProcessor / MaskFormerImageProcessor (the same resize, rescale, normalise and pad) on the GPU: Pillow BILINEAR resize of each RGBA8 image
  * (bit exact), rescale + normalise through a lookup table holding the processor's float32 result
  * for every byte value, and zero padding bottom/right to the batch's max size.
  */

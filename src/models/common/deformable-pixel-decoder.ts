@@ -1,17 +1,37 @@
 /**
- * Mask2Former pixel decoder: input projections (1x1 conv + GroupNorm) of the three lowest-
- * resolution backbone maps (stride 32, 16, 8), a multi-scale deformable-attention encoder over
- * their concatenated tokens, an FPN step up to stride 4 and the mask projection.
- * Keys: model.pixel_level_module.decoder.*
+ * Multi-scale deformable-attention pixel decoder (Mask2Former's, also OneFormer's): input
+ * projections (1x1 conv + GroupNorm) of the lowest-resolution backbone maps (stride 32, 16, 8),
+ * a deformable-attention encoder over their concatenated tokens, an FPN step up to stride 4
+ * (bilinear upsampling) and the mask projection.
+ * Keys under `prefix` (Mask2Former: model.pixel_level_module.decoder): input_projections.{l},
+ * level_embed, encoder.layers.{i}, adapter_{i}, layer_{i}, mask_projection.
  */
-import type { Mask2FormerConfig } from '../../config/index.ts';
 import type { Tensor } from '../../graph/builder.ts';
 import * as ops from '../../ops/index.ts';
 import { referencePoints, sinePositionEmbedding } from './position.ts';
 import type { WeightBinder } from './weights.ts';
 
-const P = 'model.pixel_level_module.decoder';
 const N_POINTS = 4;
+
+/** What the deformable pixel decoder needs from a family's config. */
+export interface DeformablePixelDecoderConfig {
+  /** Channels of the encoder and FPN (multiple of 32 and of numAttentionHeads). */
+  readonly featureSize: number;
+  /** Channels of mask_projection's output. */
+  readonly maskFeatureSize: number;
+  /** Heads of the deformable attention. */
+  readonly numAttentionHeads: number;
+  readonly encoderLayers: number;
+  readonly encoderFeedforwardDim: number;
+  /** Levels fed to the encoder (3: strides 32, 16, 8). */
+  readonly numFeatureLevels: number;
+  /** FPN steps below the encoder's highest resolution (1: up to stride 4). */
+  readonly numFpnLevels: number;
+  readonly groupNormGroups: number;
+  readonly groupNormEps: number;
+  /** Eps of the encoder layers' LayerNorms (Mask2Former: fixed 1e-5; OneFormer: layer_norm_eps). Default 1e-5. */
+  readonly layerNormEps?: number;
+}
 
 export interface PixelDecoderOutput {
   /** pixel_decoder_hidden_states.{l}: [B, F, h, w], l = 0 stride 32, 1 stride 16, 2 stride 8. */
@@ -21,7 +41,7 @@ export interface PixelDecoderOutput {
   readonly hooks: Map<string, Tensor>;
 }
 
-function encoderLayer(wb: WeightBinder, cfg: Mask2FormerConfig, i: number, x: Tensor, posWithLevel: Tensor, ref: Tensor, levels: [number, number][], hooks: Map<string, Tensor>): Tensor {
+function encoderLayer(wb: WeightBinder, cfg: DeformablePixelDecoderConfig, P: string, i: number, x: Tensor, posWithLevel: Tensor, ref: Tensor, levels: [number, number][], hooks: Map<string, Tensor>): Tensor {
   const { g } = wb;
   const pre = `${P}.encoder.layers.${i}`;
   const F = cfg.featureSize;
@@ -42,19 +62,19 @@ function encoderLayer(wb: WeightBinder, cfg: Mask2FormerConfig, i: number, x: Te
     const attn = ops.linear(g, sampled, op.w, op.b);
     hooks.set(`${pre}.self_attn`, attn);
     const ln1 = wb.norm(`${pre}.self_attn_layer_norm`, F);
-    const x1 = ops.layerNorm(g, attn, ln1.g, ln1.b, { residual: x });
+    const x1 = ops.layerNorm(g, attn, ln1.g, ln1.b, { residual: x, eps: cfg.layerNormEps ?? 1e-5 });
     const fc1 = wb.linear(`${pre}.fc1`, cfg.encoderFeedforwardDim, F);
     const fc2 = wb.linear(`${pre}.fc2`, F, cfg.encoderFeedforwardDim);
     const ffn = ops.linear(g, ops.linear(g, x1, fc1.w, fc1.b, { act: 'relu' }), fc2.w, fc2.b);
     const ln2 = wb.norm(`${pre}.final_layer_norm`, F);
-    const out = ops.layerNorm(g, ffn, ln2.g, ln2.b, { residual: x1 });
+    const out = ops.layerNorm(g, ffn, ln2.g, ln2.b, { residual: x1, eps: cfg.layerNormEps ?? 1e-5 });
     hooks.set(pre, out);
     return out;
   });
 }
 
 /** backbone maps (NCHW, stride 4, 8, 16, 32) -> multi-scale features + mask features. */
-export function pixelDecoder(wb: WeightBinder, cfg: Mask2FormerConfig, maps: readonly Tensor[]): PixelDecoderOutput {
+export function deformablePixelDecoder(wb: WeightBinder, cfg: DeformablePixelDecoderConfig, P: string, maps: readonly Tensor[]): PixelDecoderOutput {
   const { g } = wb;
   const hooks = new Map<string, Tensor>();
   const F = cfg.featureSize;
@@ -88,7 +108,7 @@ export function pixelDecoder(wb: WeightBinder, cfg: Mask2FormerConfig, maps: rea
     });
     const ref = g.constant(`reference-points-${levels.map(([h, w]) => `${h}x${w}`).join('-')}`, [S, 2], referencePoints(levels));
     let x = tokens;
-    for (let i = 0; i < cfg.encoderLayers; i++) x = encoderLayer(wb, cfg, i, x, posWithLevel, ref, levels, hooks);
+    for (let i = 0; i < cfg.encoderLayers; i++) x = encoderLayer(wb, cfg, P, i, x, posWithLevel, ref, levels, hooks);
     const multiScale = levels.map(([h, w], l) => ops.tokensToLevel(g, x, starts[l] as number, [h, w], `level${l}`));
     // FPN: from the stride-8 output up through the remaining higher-resolution backbone maps.
     let current = multiScale[multiScale.length - 1] as Tensor;

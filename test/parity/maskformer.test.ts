@@ -1,0 +1,93 @@
+/**
+ * MaskFormer forward pass vs HF transformers, stage by stage, on the fixtures' own checkpoints
+ * and pixel_values (swin-tiny: MaskFormer-Swin, batch 1; resnet-tiny: ResNet bottleneck, batch 2
+ * with padding). Tolerance: max abs error <= 1e-4 * max|reference| per tensor (errors printed).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { requestNodeGpu } from '../../src/gpu/node.ts';
+import type { GpuContext } from '../../src/gpu/device.ts';
+import { CompiledGraph, type HostArray } from '../../src/graph/runner.ts';
+import { resolveModel } from '../../src/models/registry.ts';
+import { WeightStore } from '../../src/weights/store.ts';
+import { maxErrors } from '../ref/compare.ts';
+import { FIXTURES, readJson, readTensors, type RefTensor } from '../fixture-files.ts';
+
+const REL_TOL = 1e-4;
+
+/** Backbone, FPN, decoder layers, then heads: the first failing stage shows where divergence starts. */
+function stageOrder(names: readonly string[]): string[] {
+  const by = (re: RegExp): string[] => names.filter((n) => re.test(n)).sort();
+  const order = [
+    ...by(/^model\.pixel_level_module\.encoder\.embedder(\.embedder)?$/).reverse(),
+    ...by(/^model\.pixel_level_module\.encoder\.model\.embeddings$/),
+    ...by(/^model\.pixel_level_module\.encoder\.(model\.encoder\.layers|encoder\.stages)\./),
+    ...by(/^encoder_hidden_states\./),
+    'encoder_last_hidden_state',
+    'model.pixel_level_module.decoder.fpn.stem',
+    ...by(/^model\.pixel_level_module\.decoder\.fpn\.layers\./),
+    ...by(/^pixel_decoder_hidden_states\./),
+    'pixel_decoder_last_hidden_state',
+    'model.transformer_module.input_projection',
+    'model.transformer_module.position_embedder',
+    ...by(/^model\.transformer_module\.decoder\.layers\./),
+    ...by(/^transformer_decoder_hidden_states\./),
+    'transformer_decoder_last_hidden_state',
+    ...by(/^auxiliary_logits\./),
+    'class_queries_logits',
+    'masks_queries_logits',
+  ];
+  return order.filter((n, i) => names.includes(n) && order.indexOf(n) === i);
+}
+
+for (const name of ['swin-tiny', 'resnet-tiny']) {
+  describe(`maskformer/${name} forward parity (pixel_values from the fixture)`, () => {
+    const dir = join(FIXTURES, 'maskformer', name);
+    let ctx: GpuContext;
+    let expected: Map<string, RefTensor>;
+    const got = new Map<string, HostArray>();
+    let order: string[] = [];
+    beforeAll(async () => {
+      ctx = await requestNodeGpu();
+      expected = await readTensors(join(dir, 'expected.safetensors'));
+      const spec = resolveModel(readJson(join(dir, 'config.json')));
+      expect(spec.family).toBe('maskformer');
+      const bytes = readFileSync(join(dir, 'model.safetensors'));
+      const store = await WeightStore.load(ctx, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file: `${name}/model.safetensors`, skip: (k) => spec.skipWeight(k) });
+      const pv = expected.get('pixel_values') as RefTensor;
+      const built = spec.build(store, { kind: 'pixel-values', shape: pv.shape as [number, 3, number, number] }, { intermediates: true });
+      const graph = await CompiledGraph.compile(ctx, built.graph, ctx.pipelines, { weights: store });
+      await graph.run({ pixel_values: pv.data as Float32Array });
+      for (const [k, v] of await graph.read(built.outputNames)) got.set(k, v);
+      order = stageOrder([...expected.keys()]);
+      console.log(`${name}: ${order.length} stages compared, ${built.graph.steps.length} GPU steps, adapter ${ctx.adapterName}`);
+      graph.dispose();
+      store.dispose();
+    }, 600_000);
+    afterAll(() => ctx?.dispose());
+
+    it('produces every stage of expected.safetensors, in order, within tolerance', () => {
+      const rows: string[] = [];
+      let firstBad: string | undefined;
+      for (const n of order) {
+        const ref = expected.get(n) as RefTensor;
+        const mine = got.get(n);
+        if (!mine) {
+          firstBad ??= `${n} (not produced)`;
+          continue;
+        }
+        if (mine.length !== ref.data.length) {
+          firstBad ??= `${n} (${mine.length} values, expected ${ref.data.length})`;
+          continue;
+        }
+        const e = maxErrors(mine as Float32Array, ref.data as Float32Array);
+        rows.push(`${n.padEnd(90)} max abs ${e.maxAbs.toExponential(2)}  rel ${e.maxRel.toExponential(2)}  (max|ref| ${e.maxRef.toFixed(3)})`);
+        if (!(e.maxRel <= REL_TOL)) firstBad ??= `${n} (rel ${e.maxRel.toExponential(2)} > ${REL_TOL})`;
+      }
+      console.log(`${name} parity, tolerance ${REL_TOL} x max|ref|:\n${rows.join('\n')}`);
+      expect(order.length).toBeGreaterThan(20);
+      expect(firstBad, `first divergent stage: ${firstBad}`).toBeUndefined();
+    });
+  });
+}
