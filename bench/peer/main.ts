@@ -9,7 +9,7 @@
  */
 import { requestGpu } from '../../src/gpu/device.ts';
 import { checkpointFromUrl } from '../../src/checkpoint.ts';
-import { Mask2Former } from '../../src/models/mask2former/session.ts';
+import { SegmentationModel } from '../../src/models/session.ts';
 import { parseSafetensorsHeader, toFloat32 } from '../../src/weights/safetensors.ts';
 
 export interface EngineResult {
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
   // maskgpu
   const gpu = await requestGpu();
   let t = performance.now();
-  const model = await Mask2Former.load(gpu, await checkpointFromUrl(`models/${CASE}/`));
+  const model = await SegmentationModel.load(gpu, await checkpointFromUrl(`models/${CASE}/`));
   const mgSetup = performance.now() - t;
   const mg = await timeRuns(async () => {
     const { outputs } = await model.forward({ pixelValues: px.data, shape });

@@ -10,7 +10,6 @@ import type { GpuContext } from '../../src/gpu/device.ts';
 import { requestNodeGpu } from '../../src/gpu/node.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import { CompiledGraph } from '../../src/graph/runner.ts';
-import { buildMask2Former } from '../../src/models/mask2former/model.ts';
 import * as ops from '../../src/ops/index.ts';
 import { Segmenter } from '../../src/segmenter.ts';
 import { readJson } from '../fixture-files.ts';
@@ -98,7 +97,7 @@ describe('graph memory, before building and before allocating', () => {
       for (const [h, w] of [[352, 480], [768, 1024]] as const) {
         const input = { kind: 'pixel-values', shape: [1, 3, h, w] } as const;
         const est = seg.model.estimate(input).fp;
-        const exact = CompiledGraph.footprint(gpu, buildMask2Former(seg.model.config, seg.model.weights, input).graph);
+        const exact = CompiledGraph.footprint(gpu, seg.model.spec.build(seg.model.weights, input).graph);
         const rel = (a: number, b: number): number => Math.abs(a - b) / b;
         console.log(`${w}x${h}: estimate ${JSON.stringify(est)} exact ${JSON.stringify(exact)}; rel error gpu ${rel(est.gpuBytes, exact.gpuBytes).toFixed(3)} host ${rel(est.hostBytes, exact.hostBytes).toFixed(3)} largest ${rel(est.largestBuffer, exact.largestBuffer).toFixed(3)}`);
         // An estimate, not a bound: within 25% either way (tolerance).
