@@ -5,6 +5,7 @@
  */
 import type { Mask2FormerConfig, PreprocessorConfig } from '../../config/index.ts';
 import { GraphBuilder, type Tensor } from '../../graph/builder.ts';
+import type { KernelPolicy } from '../../gpu/policy.ts';
 import * as ops from '../../ops/index.ts';
 import { pixelDecoder } from './pixel-decoder.ts';
 import { batchGeometry, preprocess, type BatchGeometry } from './preprocess.ts';
@@ -32,8 +33,8 @@ export interface BuiltModel {
 /** Keys of the checkpoint that inference never reads. */
 const IGNORED = (key: string): boolean => key.startsWith('criterion.');
 
-export function buildMask2Former(cfg: Mask2FormerConfig, weights: WeightShapes, input: ModelInput, options: BuildOptions = {}, maxWorkgroups = 65535): BuiltModel {
-  const g = new GraphBuilder(maxWorkgroups);
+export function buildMask2Former(cfg: Mask2FormerConfig, weights: WeightShapes, input: ModelInput, options: BuildOptions = {}, maxWorkgroups = 65535, policy?: KernelPolicy): BuiltModel {
+  const g = new GraphBuilder(maxWorkgroups, policy);
   const wb = new WeightBinder(g, weights);
   let pixelValues: Tensor;
   let geometry: BatchGeometry | undefined;

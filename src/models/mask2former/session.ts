@@ -102,7 +102,7 @@ export class Mask2Former {
       this.graphs.set(key, hit); // most recently used last
       return hit;
     }
-    const built = buildMask2Former(this.config, this.weights, input, { intermediates }, this.ctx.limits.maxComputeWorkgroupsPerDimension);
+    const built = buildMask2Former(this.config, this.weights, input, { intermediates }, this.ctx.limits.maxComputeWorkgroupsPerDimension, this.ctx.policy);
     const graph = await CompiledGraph.compile(this.ctx, built.graph, this.ctx.pipelines, { weights: this.weights, profile: this.options.profile ?? false, label: 'mask2former' });
     const entry = { graph, geometry: built.geometry, names: built.outputNames };
     this.graphs.set(key, entry);
