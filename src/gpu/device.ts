@@ -65,8 +65,8 @@ export class GpuContext {
     onLost: ((error: DeviceLostError) => void) | undefined,
     kernels: KernelChoice = 'auto',
   ) {
-    this.pipelines = new PipelineCache(device, debug);
     this.policy = choosePolicy({ info: adapterInfo, limits, features }, kernels);
+    this.pipelines = new PipelineCache(device, debug, this.policy.compileConcurrency);
     void device.lost.then((info) => {
       if (this.disposed) return;
       this.lostError = new DeviceLostError(info.reason, info.message);

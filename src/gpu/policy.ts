@@ -32,12 +32,29 @@ export interface KernelPolicy {
   readonly rowReduction: 'invocation' | 'workgroup';
   /** Attention: one query row per invocation, or one workgroup per query row. */
   readonly attention: 'rows' | 'workgroup';
+  /**
+   * Invocations of kernels that reduce across a workgroup with barriers (GroupNorm, per-plane
+   * statistics). SwiftShader's compile time grows with it (256: 2.3 s for one plane-stats
+   * pipeline on the 2-core CI machine, 64: 0.5 s); GPUs want wide workgroups.
+   */
+  readonly reductionWorkgroup: number;
+  /**
+   * Pipelines compiled at once (`createComputePipelineAsync`). On SwiftShader concurrent
+   * compilation costs more than twice the CPU time of compiling one at a time (measured in
+   * bench/cold-start.bench.ts), so CPU adapters compile in sequence; GPU drivers compile in
+   * their own threads.
+   */
+  readonly compileConcurrency: number;
 }
 
 /** Today's kernels: what the engine was tuned with on SwiftShader. */
-export const CPU_POLICY: KernelPolicy = Object.freeze({ name: 'cpu', matmul: 'register', rowReduction: 'invocation', attention: 'rows' });
+export const CPU_POLICY: KernelPolicy = Object.freeze({
+  name: 'cpu', matmul: 'register', rowReduction: 'invocation', attention: 'rows', reductionWorkgroup: 64, compileConcurrency: 1,
+});
 
-export const GPU_POLICY: KernelPolicy = Object.freeze({ name: 'gpu', matmul: 'tiled', rowReduction: 'workgroup', attention: 'workgroup' });
+export const GPU_POLICY: KernelPolicy = Object.freeze({
+  name: 'gpu', matmul: 'tiled', rowReduction: 'workgroup', attention: 'workgroup', reductionWorkgroup: 256, compileConcurrency: 16,
+});
 
 /** Workgroup memory and invocations the tiled matmul needs (checked against the adapter's limits). */
 export const TILED_MATMUL_NEEDS = { workgroupStorageBytes: 2 * 64 * 16 * 4, invocations: 256 } as const;
@@ -58,6 +75,8 @@ export function isCpuAdapter(facts: AdapterFacts): boolean {
 export function choosePolicy(facts: AdapterFacts, choice: KernelChoice = 'auto'): KernelPolicy {
   const kind = choice === 'auto' ? (isCpuAdapter(facts) ? 'cpu' : 'gpu') : choice;
   if (kind === 'cpu') return CPU_POLICY;
+  // GPU kernels forced on a CPU adapter (tests): compile one at a time all the same.
+  if (isCpuAdapter(facts)) return Object.freeze({ ...GPU_POLICY, compileConcurrency: 1 });
   const fitsTiles =
     facts.limits.maxComputeWorkgroupStorageSize >= TILED_MATMUL_NEEDS.workgroupStorageBytes &&
     facts.limits.maxComputeInvocationsPerWorkgroup >= TILED_MATMUL_NEEDS.invocations;

@@ -16,10 +16,11 @@ export const matmulKernel = defineKernel({
     ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['batch', 'u32'],
     ['aOff', 'u32'], ['aStride', 'u32'], ['bOff', 'u32'], ['bStride', 'u32'],
     ['biasOff', 'u32'], ['cOff', 'u32'], ['cStride', 'u32'], ['tilesN', 'u32'],
-    ['tilesM', 'u32'], ['alpha', 'f32'],
+    ['tilesM', 'u32'], ['alpha', 'f32'], ['transB', 'u32'], ['bias', 'u32'],
+    ['act', 'u32'],
   ],
   bindings: ['read', 'read', 'read', 'write'],
-  overrides: ['TM', 'WG_X', 'WG_Y', 'TRANS_B', 'BIAS', 'ACT'],
+  overrides: ['TM', 'WG_X', 'WG_Y'],
 });
 
 /**
@@ -29,7 +30,7 @@ export const matmulKernel = defineKernel({
 export const matmulTiledKernel = defineKernel({
   name: 'matmul-tiled',
   code: tiledCode,
-  params: [...matmulKernel.params, ['transB', 'u32'], ['bias', 'u32'], ['act', 'u32']],
+  params: matmulKernel.params,
   bindings: matmulKernel.bindings,
   overrides: ['WG', 'BK'],
 });
@@ -93,6 +94,7 @@ export function matmul(g: GraphBuilder, a: Tensor, b: Tensor, o: MatmulOptions =
     bOff: b.offset, bStride: b.shape.length === 3 ? K * N : 0,
     biasOff: bias ? bias.offset : 0,
     cOff: c.offset, cStride: M * N, alpha: o.alpha ?? 1,
+    transB: transB ? 1 : 0, bias: biasMode, act: o.act === 'relu' ? 1 : 0,
   };
   if ((o.kernel ?? g.policy.matmul) === 'tiled') {
     const tile = 4 * TILED_WG;
@@ -103,7 +105,7 @@ export function matmul(g: GraphBuilder, a: Tensor, b: Tensor, o: MatmulOptions =
       kernel: matmulTiledKernel,
       constants: { WG: TILED_WG, BK: TILED_BK },
       bindings: [a, b, bias ?? g.dummy(), c],
-      params: { ...common, tilesN, tilesM, transB: transB ? 1 : 0, bias: biasMode, act: o.act === 'relu' ? 1 : 0 },
+      params: { ...common, tilesN, tilesM },
       workgroups: batch * tilesM * tilesN,
     });
     return c;
@@ -114,7 +116,7 @@ export function matmul(g: GraphBuilder, a: Tensor, b: Tensor, o: MatmulOptions =
   g.step({
     label: op,
     kernel: matmulKernel,
-    constants: { TM, WG_X, WG_Y, TRANS_B: transB, BIAS: biasMode, ACT: o.act === 'relu' ? 1 : 0 },
+    constants: { TM, WG_X, WG_Y },
     bindings: [a, b, bias ?? g.dummy(), c],
     params: { ...common, tilesN, tilesM },
     workgroups: batch * tilesM * tilesN,

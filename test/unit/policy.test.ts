@@ -4,7 +4,8 @@ import { choosePolicy, CPU_POLICY, GPU_POLICY, isCpuAdapter, TILED_MATMUL_NEEDS,
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import * as ops from '../../src/ops/index.ts';
 import { kernels } from '../../src/ops/index.ts';
-import { TILED_BK, TILED_WG } from '../../src/ops/matmul.ts';
+import { TILED_BK, TILED_WG, matmulKernel } from '../../src/ops/matmul.ts';
+import { PipelineCache } from '../../src/gpu/kernel.ts';
 
 const facts = (info: Partial<AdapterFacts['info']>, limits: Partial<AdapterFacts['limits']> = {}): AdapterFacts => ({
   info: { vendor: '', architecture: '', description: '', isFallbackAdapter: false, ...info },
@@ -28,7 +29,8 @@ describe('kernel policy', () => {
     expect(choosePolicy(facts({ vendor: 'arm' }, { maxComputeInvocationsPerWorkgroup: 128 })).matmul).toBe('register');
   });
   it('an explicit choice overrides the adapter', () => {
-    expect(choosePolicy(facts({ isFallbackAdapter: true }), 'gpu')).toBe(GPU_POLICY);
+    // GPU kernels on a CPU adapter (tests): still compiled one at a time.
+    expect(choosePolicy(facts({ isFallbackAdapter: true }), 'gpu')).toEqual({ ...GPU_POLICY, compileConcurrency: 1 });
     expect(choosePolicy(facts({ vendor: 'nvidia' }), 'cpu')).toBe(CPU_POLICY);
   });
   it('TILED_MATMUL_NEEDS matches the tiled kernel constants', () => {
@@ -49,5 +51,40 @@ describe('kernel policy', () => {
     expect(kernelsOf(new GraphBuilder(65535, GPU_POLICY))).toEqual(['matmul-tiled', 'layer-norm', 'softmax', 'attention']);
     expect(kernelsOf(GraphBuilder.forDevice({ limits: { maxComputeWorkgroupsPerDimension: 65535 }, policy: GPU_POLICY }))[0]).toBe('matmul-tiled');
     expect(kernels.map((k) => k.name)).toContain('matmul-tiled');
+  });
+});
+
+describe('pipeline cache', () => {
+  it('compiles at most `concurrency` pipelines at once, each key once', async () => {
+    let running = 0;
+    let peak = 0;
+    let compiled = 0;
+    const device = {
+      createShaderModule: () => ({}),
+      createBindGroupLayout: () => ({}),
+      createPipelineLayout: () => ({}),
+      pushErrorScope: () => undefined,
+      popErrorScope: async () => null,
+      createComputePipelineAsync: async () => {
+        running++;
+        compiled++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+        return {};
+      },
+    } as unknown as GPUDevice;
+    (globalThis as { GPUShaderStage?: unknown }).GPUShaderStage ??= { COMPUTE: 4 };
+    const cache = new PipelineCache(device, false, 1);
+    const variants = [1, 4, 1, 4, 1].map((TM) => cache.get(matmulKernel, { TM, WG_X: 8, WG_Y: 8 }));
+    const got = await Promise.all(variants);
+    expect(peak).toBe(1);
+    expect(compiled).toBe(2);
+    expect(got[0]).toBe(got[2]);
+    expect(cache.size).toBe(2);
+    const wide = new PipelineCache(device, false, 8);
+    peak = 0;
+    await Promise.all([1, 2, 3].map((WG_X) => wide.get(matmulKernel, { TM: 1, WG_X, WG_Y: 8 })));
+    expect(peak).toBe(3);
   });
 });
