@@ -1,11 +1,15 @@
 /**
  * Kernel throughput on the adapter at hand (Node, Dawn): each op in its own planned graph,
- * 2 warm-up runs, median of 5 timed runs of the whole pass (submit to completion).
+ * 2 warm-up runs, median of 5 timed runs of the whole pass (submit to completion), under each
+ * kernel policy (cpu: register tiles / row per invocation; gpu: workgroup-memory tiles /
+ * workgroup per row), with the gpu/cpu time ratio. GB/s counts each input and the output once.
+ * `KERNEL_POLICIES=cpu` (or gpu) runs one policy only.
  * `npx vitest run --config bench/vitest.bench.config.ts bench/kernels.bench.ts`
  */
 import { it } from 'vitest';
 import { requestNodeGpu } from '../src/gpu/node.ts';
-import { GraphBuilder, type Tensor } from '../src/graph/builder.ts';
+import { GraphBuilder, numel, type Tensor } from '../src/graph/builder.ts';
+import { CPU_POLICY, GPU_POLICY } from '../src/gpu/policy.ts';
 import { CompiledGraph } from '../src/graph/runner.ts';
 import * as ops from '../src/ops/index.ts';
 import { makeRng, randn } from '../test/ref/random.ts';
@@ -26,23 +30,39 @@ it('kernel throughput', async () => {
   const gpu = await requestNodeGpu();
   const rng = makeRng(1);
   console.log(`adapter: ${gpu.adapterName}`);
+  const policies = [CPU_POLICY, GPU_POLICY].filter((p) => (process.env.KERNEL_POLICIES ?? 'cpu,gpu').split(',').includes(p.name));
   for (const c of cases) {
-    const g = new GraphBuilder();
-    const t: Record<string, Tensor> = {};
-    const feeds: Record<string, Float32Array> = {};
-    for (const [k, shape] of Object.entries(c.inputs)) {
-      t[k] = g.input(k, shape);
-      feeds[k] = randn(rng, shape.reduce((a, b) => a * b, 1), 0.1);
+    const times: number[] = [];
+    const kernelsRun = new Set<string>();
+    for (const policy of policies) {
+      const g = new GraphBuilder(gpu.limits.maxComputeWorkgroupsPerDimension, policy);
+      const t: Record<string, Tensor> = {};
+      const feeds: Record<string, Float32Array> = {};
+      for (const [k, shape] of Object.entries(c.inputs)) {
+        t[k] = g.input(k, shape);
+        feeds[k] = randn(rng, shape.reduce((a, b) => a * b, 1), 0.1);
+      }
+      const y = c.build(g, t);
+      g.output('y', y);
+      const kernels = [...new Set(g.steps.map((s) => s.kernel.name))].join('+');
+      if (kernelsRun.has(kernels)) {
+        console.log(`${c.name.padEnd(62)} ${policy.name}: same kernels (${kernels}) as above`);
+        times.push(times[times.length - 1] as number);
+        continue;
+      }
+      kernelsRun.add(kernels);
+      const bytes = 4 * (Object.values(feeds).reduce((a, f) => a + f.length, 0) + numel(y.shape));
+      const graph = await CompiledGraph.compile(gpu, g, gpu.pipelines);
+      for (let i = 0; i < 2; i++) await graph.run(feeds);
+      const ms: number[] = [];
+      for (let i = 0; i < 5; i++) ms.push((await graph.run(feeds)).wallMs);
+      ms.sort((a, b) => a - b);
+      const med = ms[2] as number;
+      times.push(med);
+      console.log(`${c.name.padEnd(62)} ${policy.name} (${kernels})`.padEnd(100) + `${med.toFixed(1).padStart(8)} ms  ${(c.flops / med / 1e6).toFixed(2).padStart(7)} GFLOP/s  ${(bytes / med / 1e6).toFixed(3).padStart(7)} GB/s`);
+      graph.dispose();
     }
-    g.output('y', c.build(g, t));
-    const graph = await CompiledGraph.compile(gpu, g, gpu.pipelines);
-    for (let i = 0; i < 2; i++) await graph.run(feeds);
-    const ms: number[] = [];
-    for (let i = 0; i < 5; i++) ms.push((await graph.run(feeds)).wallMs);
-    ms.sort((a, b) => a - b);
-    const med = ms[2] as number;
-    console.log(`${c.name.padEnd(62)} ${med.toFixed(1).padStart(8)} ms  ${(c.flops / med / 1e6).toFixed(2).padStart(7)} GFLOP/s`);
-    graph.dispose();
+    if (times.length === 2) console.log(`${c.name.padEnd(62)} gpu/cpu time ratio ${((times[1] as number) / (times[0] as number)).toFixed(2)}`);
   }
   gpu.dispose();
 }, 1_800_000);

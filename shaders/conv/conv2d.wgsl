@@ -1,6 +1,7 @@
 // Direct 2-D convolution, NCHW, zero padding, any kernel size and stride (groups = 1):
 //   y[b, oc, oy, ox] = bias[oc] + sum_{ic,ky,kx} x[b, ic, oy*sY - pY + ky, ox*sX - pX + kx] * w[oc, ic, ky, kx]
-// x: [B, Cin, H, W] at P.xOff; w: [Cout, Cin, KH, KW] at P.wOff; bias: [Cout] at P.biasOff (HAS_BIAS)
+// x: [B, Cin, H, W] at P.xOff; w: [Cout, Cin, KH, KW] at P.wOff; bias: [Cout] at P.biasOff when P.hasBias == 1
+// (a uniform, not an override: it is read once per output, and a variant costs compile time)
 // y: [B, Cout, Ho, Wo] at P.yOff. Reads outside the image are zero (padding, including extra
 // bottom/right padding: Ho/Wo may cover more than the image).
 // Threads: WG invocations; each computes a 4 (output channels) x 4 (consecutive columns) block.
@@ -9,14 +10,13 @@
 // Reference: test/ref/conv.ts.
 
 override WG: u32;
-override HAS_BIAS: bool;
 
 struct Params {
   B: u32, Cin: u32, H: u32, W: u32,
   Cout: u32, Ho: u32, Wo: u32, KH: u32,
   KW: u32, strideY: u32, strideX: u32, padY: u32,
   padX: u32, xOff: u32, wOff: u32, biasOff: u32,
-  yOff: u32, pixelBlocks: u32, ocGroups: u32,
+  yOff: u32, pixelBlocks: u32, ocGroups: u32, hasBias: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -68,7 +68,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
   let ocs = min(4u, P.Cout - oc0);
   for (var j = 0u; j < ocs; j++) {
     var b = 0.0;
-    if (HAS_BIAS) { b = bias[P.biasOff + oc0 + j]; }
+    if (P.hasBias == 1u) { b = bias[P.biasOff + oc0 + j]; }
     let rowOut = P.yOff + ((batch * P.Cout + oc0 + j) * P.Ho + oy) * P.Wo;
     let v = vec4<f32>(acc0[j], acc1[j], acc2[j], acc3[j]) + b;
     for (var e = 0u; e < 4u; e++) { if (ox0 + e < P.Wo) { y[rowOut + ox0 + e] = v[e]; } }

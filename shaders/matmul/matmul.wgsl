@@ -1,9 +1,11 @@
 // Batched matmul with fused bias and activation:
 //   C[b, m, n] = act(alpha * sum_k A[b, m, k] * B[b, k, n] + bias)
 // a:    [batch, M, K] f32 at P.aOff, batch stride P.aStride (0 broadcasts one matrix)
-// b:    TRANS_B ? [batch, N, K] (nn.Linear weight layout) : [batch, K, N], at P.bOff, stride P.bStride
-// bias: BIAS == 1: [N] at P.biasOff (per column); BIAS == 2: [M] (per row, e.g. conv1x1 out channels)
-// c:    [batch, M, N] at P.cOff, batch stride P.cStride
+// b:    P.transB == 1 ? [batch, N, K] (nn.Linear weight layout) : [batch, K, N], at P.bOff, stride P.bStride
+// bias: P.bias == 1: [N] at P.biasOff (per column); P.bias == 2: [M] (per row, e.g. conv1x1 out channels)
+// c:    [batch, M, N] at P.cOff, batch stride P.cStride; P.act == 1: relu
+// transB, bias and act are uniforms, not overrides: they are outside the K loop, and each
+// pipeline variant costs compile time at cold start (two pipelines serve every matmul).
 // Threads: WG_X x WG_Y invocations; each computes TM rows x 4 columns in registers (TM = 4
 // general, TM = 1 for small M such as ~100 decoder queries, so more workgroups share the work).
 // Linear workgroup id (folded over x/y/z) = batch * tilesM * tilesN + tileM * tilesN + tileN.
@@ -12,15 +14,13 @@
 override TM: u32; // 4 or 1 (checked in TS)
 override WG_X: u32;
 override WG_Y: u32;
-override TRANS_B: bool;
-override BIAS: u32;
-override ACT: u32; // 0 none, 1 relu
 
 struct Params {
   M: u32, N: u32, K: u32, batch: u32,
   aOff: u32, aStride: u32, bOff: u32, bStride: u32,
   biasOff: u32, cOff: u32, cStride: u32, tilesN: u32,
-  tilesM: u32, alpha: f32,
+  tilesM: u32, alpha: f32, transB: u32, bias: u32,
+  act: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -35,9 +35,9 @@ fn store(cBase: u32, m: u32, col0: u32, acc: vec4<f32>) {
     let n = col0 + j;
     if (n < P.N) {
       var v = P.alpha * acc[j];
-      if (BIAS == 1u) { v += bias[P.biasOff + n]; }
-      if (BIAS == 2u) { v += bias[P.biasOff + m]; }
-      if (ACT == 1u) { v = max(v, 0.0); }
+      if (P.bias == 1u) { v += bias[P.biasOff + n]; }
+      if (P.bias == 2u) { v += bias[P.biasOff + m]; }
+      if (P.act == 1u) { v = max(v, 0.0); }
       c[cBase + m * P.N + n] = v;
     }
   }
@@ -64,10 +64,10 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
   var bCol: vec4<u32>;
   for (var j = 0u; j < 4u; j++) {
     let n = min(col0 + j, P.N - 1u);
-    if (TRANS_B) { bCol[j] = bBase + n * P.K; } else { bCol[j] = bBase + n; }
+    if (P.transB == 1u) { bCol[j] = bBase + n * P.K; } else { bCol[j] = bBase + n; }
   }
   var bStep = P.N;
-  if (TRANS_B) { bStep = 1u; }
+  if (P.transB == 1u) { bStep = 1u; }
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);

@@ -4,6 +4,7 @@
  */
 import { DeviceLostError, GpuError, NoAdapterError, NoWebGpuError } from '../errors.ts';
 import { PipelineCache } from './kernel.ts';
+import { choosePolicy, type KernelChoice, type KernelPolicy } from './policy.ts';
 
 /** Optional features maskgpu uses when the adapter has them. */
 export interface GpuFeatures {
@@ -33,6 +34,16 @@ export interface GpuOptions {
   readonly onLost?: (error: DeviceLostError) => void;
   /** Keeps an object alive as long as the device (Node: the `webgpu` instance must outlive it). */
   readonly keepAlive?: unknown;
+  /**
+   * Kernel variants: 'auto' (default) picks from the adapter (CPU adapters keep the
+   * register-tiled kernels, GPUs get workgroup-memory tiles); 'cpu' / 'gpu' force a policy.
+   */
+  readonly kernels?: KernelChoice;
+  /**
+   * Caps workgroups per dispatch dimension below the adapter's limit, so that tests exercise
+   * dispatch folding (over y/z) with few workgroups.
+   */
+  readonly maxWorkgroupsPerDimension?: number;
 }
 
 /** A device plus what maskgpu learned about it. Owns the device: `dispose()` destroys it. */
@@ -41,6 +52,8 @@ export class GpuContext {
   private lostError: DeviceLostError | undefined;
   /** Compiled pipelines of this device, shared by every graph and model on it. */
   readonly pipelines: PipelineCache;
+  /** The kernel variants graphs built for this device use (see `policy.ts`). */
+  readonly policy: KernelPolicy;
 
   constructor(
     readonly device: GPUDevice,
@@ -50,8 +63,10 @@ export class GpuContext {
     readonly debug: boolean,
     private readonly keepAlive: unknown,
     onLost: ((error: DeviceLostError) => void) | undefined,
+    kernels: KernelChoice = 'auto',
   ) {
-    this.pipelines = new PipelineCache(device, debug);
+    this.policy = choosePolicy({ info: adapterInfo, limits, features }, kernels);
+    this.pipelines = new PipelineCache(device, debug, this.policy.compileConcurrency);
     void device.lost.then((info) => {
       if (this.disposed) return;
       this.lostError = new DeviceLostError(info.reason, info.message);
@@ -63,7 +78,7 @@ export class GpuContext {
   get adapterName(): string {
     const { vendor, architecture, description, isFallbackAdapter } = this.adapterInfo;
     const name = [vendor, architecture, description].filter((s) => s.length > 0).join(' ') || 'unknown adapter';
-    return isFallbackAdapter ? `${name} (fallback/CPU)` : name;
+    return `${isFallbackAdapter ? `${name} (fallback/CPU)` : name}, ${this.policy.name} kernels`;
   }
 
   /** Throws the DeviceLostError if the device was lost. Called before each pass. */
@@ -174,7 +189,7 @@ export async function requestGpu(options: GpuOptions = {}): Promise<GpuContext> 
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxComputeWorkgroupsPerDimension: Math.min(l.maxComputeWorkgroupsPerDimension, options.maxWorkgroupsPerDimension ?? Infinity),
       maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
       minUniformBufferOffsetAlignment: l.minUniformBufferOffsetAlignment,
@@ -187,5 +202,6 @@ export async function requestGpu(options: GpuOptions = {}): Promise<GpuContext> 
     options.debug ?? false,
     options.keepAlive,
     options.onLost,
+    options.kernels ?? 'auto',
   );
 }

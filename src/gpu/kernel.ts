@@ -73,10 +73,15 @@ export class PipelineCache {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
   private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly pending = new Map<string, Promise<GPUComputePipeline>>();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
+  /** `concurrency`: pipelines compiled at once (1 on CPU adapters, see KernelPolicy). */
   constructor(
     private readonly device: GPUDevice,
     private readonly debug: boolean,
+    private readonly concurrency = Infinity,
   ) {}
 
   get size(): number {
@@ -114,6 +119,27 @@ export class PipelineCache {
       .join(',')}`;
     const hit = this.pipelines.get(key);
     if (hit) return hit;
+    // One compilation per key even when several graphs ask at once.
+    let p = this.pending.get(key);
+    if (!p) {
+      p = this.limited(() => this.compile(kernel, constants, key)).finally(() => this.pending.delete(key));
+      this.pending.set(key, p);
+    }
+    return p;
+  }
+
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private async compile(kernel: KernelDef, constants: Constants, key: string): Promise<GPUComputePipeline> {
     let module = this.modules.get(kernel.name);
     if (!module) {
       module = this.device.createShaderModule({ label: `maskgpu:${kernel.name}`, code: kernel.code });

@@ -4,6 +4,7 @@
  * `plan.ts` turns into buffers and `runner.ts` into one command encoder and one submit.
  */
 import type { Constants, KernelDef } from '../gpu/kernel.ts';
+import { CPU_POLICY, type KernelPolicy } from '../gpu/policy.ts';
 import { GpuError, ShapeError } from '../errors.ts';
 
 export type DType = 'f32' | 'u32' | 'i32';
@@ -54,7 +55,19 @@ export class GraphBuilder {
   private scope: string[] = [];
   private dummyTensor: Tensor | undefined;
 
-  constructor(readonly maxWorkgroupsPerDimension = 65535) {}
+  /**
+   * `policy` picks the kernel variant of each op (see `gpu/policy.ts`); op functions read it, so
+   * model code is the same for every adapter. Defaults to the CPU-adapter kernels.
+   */
+  constructor(
+    readonly maxWorkgroupsPerDimension = 65535,
+    readonly policy: KernelPolicy = CPU_POLICY,
+  ) {}
+
+  /** A builder for a device: its dispatch limit and its kernel policy. */
+  static forDevice(ctx: { readonly limits: { readonly maxComputeWorkgroupsPerDimension: number }; readonly policy: KernelPolicy }): GraphBuilder {
+    return new GraphBuilder(ctx.limits.maxComputeWorkgroupsPerDimension, ctx.policy);
+  }
 
   private declare(kind: StorageKind, name: string, shape: readonly number[], dtype: DType, data?: StorageDecl['data'], buffer?: GPUBuffer): Tensor {
     for (const d of shape) {

@@ -8,6 +8,7 @@ import type { PreprocessorConfig, PreprocessorParseOptions } from '../config/ind
 import type { HostArray } from '../graph/runner.ts';
 import type { Task } from '../post/segment.ts';
 import type { GraphBuilder } from '../graph/builder.ts';
+import type { KernelPolicy } from '../gpu/policy.ts';
 import type { PostRules } from '../post/rules.ts';
 import type { BatchGeometry } from './common/preprocess.ts';
 import type { WeightShapes } from './common/weights.ts';
@@ -23,6 +24,8 @@ export type ModelInput =
 export interface BuildOptions {
   /** Also output every intermediate named as in HF's outputs (and the fixtures). */
   readonly intermediates?: boolean;
+  /** Kernel variants for the adapter (default: the CPU-adapter kernels); see gpu/policy.ts. */
+  readonly policy?: KernelPolicy;
 }
 
 export interface BuiltModel {

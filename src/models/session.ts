@@ -129,7 +129,7 @@ export class SegmentationModel {
     // Building a graph for a huge input already allocates its host constants: estimate first.
     const estimate = this.estimate(input, intermediates);
     checkFootprint(estimate.fp, `${this.spec.displayName} on ${estimate.what} (estimated before building)`, this.ctx.limits, this.options.memoryBudget);
-    const built = this.spec.build(this.weights, input, { intermediates }, this.ctx.limits.maxComputeWorkgroupsPerDimension);
+    const built = this.spec.build(this.weights, input, { intermediates, policy: this.ctx.policy }, this.ctx.limits.maxComputeWorkgroupsPerDimension);
     const graph = await CompiledGraph.compile(this.ctx, built.graph, this.ctx.pipelines, {
       weights: this.weights,
       profile: this.options.profile ?? false,
@@ -155,7 +155,7 @@ export class SegmentationModel {
     let samples = this.samples.get(intermediates);
     if (!samples) {
       samples = [128, 256].map((side) => {
-        const b = this.spec.build(this.weights, { kind: 'pixel-values', shape: [1, 3, side, side] }, { intermediates }, this.ctx.limits.maxComputeWorkgroupsPerDimension);
+        const b = this.spec.build(this.weights, { kind: 'pixel-values', shape: [1, 3, side, side] }, { intermediates, policy: this.ctx.policy }, this.ctx.limits.maxComputeWorkgroupsPerDimension);
         return { pixels: side * side, fp: CompiledGraph.footprint(this.ctx, b.graph, { profile: this.options.profile ?? false }) };
       });
       this.samples.set(intermediates, samples);

@@ -81,9 +81,9 @@ export function attention(g: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, o: A
   }
   if (o.bias) expectShape('attention', o.bias, [o.heads, Lq, Lk]);
   const out = outputFor(g, 'attention', [B, Lq, C], o.out);
-  // Rows in registers when they fit (every Swin and Mask2Former head: dh 16..32); else a
-  // workgroup per row with the head dims spread over its invocations.
-  const rows = o.kernel === undefined ? dh <= ROWS_MAX_HEAD_DIM : o.kernel === 'rows';
+  // CPU policy: rows in registers when they fit (every Swin and Mask2Former head: dh 16..32);
+  // else (and on GPUs) a workgroup per row with the head dims spread over its invocations.
+  const rows = o.kernel === undefined ? g.policy.attention === 'rows' && dh <= ROWS_MAX_HEAD_DIM : o.kernel === 'rows';
   if (rows && dh > ROWS_MAX_HEAD_DIM) throw new UnsupportedError(`attention-rows: head_dim ${dh} > ${ROWS_MAX_HEAD_DIM}`);
   const flags = {
     MASK: o.mask ? (o.mask.kind === 'bool' ? 1 : 2) : 0,

@@ -14,10 +14,10 @@ export const conv2dKernel = defineKernel({
     ['Cout', 'u32'], ['Ho', 'u32'], ['Wo', 'u32'], ['KH', 'u32'],
     ['KW', 'u32'], ['strideY', 'u32'], ['strideX', 'u32'], ['padY', 'u32'],
     ['padX', 'u32'], ['xOff', 'u32'], ['wOff', 'u32'], ['biasOff', 'u32'],
-    ['yOff', 'u32'], ['pixelBlocks', 'u32'], ['ocGroups', 'u32'],
+    ['yOff', 'u32'], ['pixelBlocks', 'u32'], ['ocGroups', 'u32'], ['hasBias', 'u32'],
   ],
   bindings: ['read', 'read', 'read', 'write'],
-  overrides: ['WG', 'HAS_BIAS'],
+  overrides: ['WG'],
 });
 
 const WG = 64;
@@ -69,11 +69,11 @@ export function conv2d(g: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor | nul
   g.step({
     label: 'conv2d',
     kernel: conv2dKernel,
-    constants: { WG, HAS_BIAS: bias !== null },
+    constants: { WG },
     bindings: [x, w, bias ?? g.dummy(), y],
     params: {
       B, Cin, H, W, Cout, Ho, Wo, KH, KW, strideY: sY, strideX: sX, padY: pY, padX: pX,
-      xOff: x.offset, wOff: w.offset, biasOff: bias ? bias.offset : 0, yOff: y.offset, pixelBlocks, ocGroups,
+      xOff: x.offset, wOff: w.offset, biasOff: bias ? bias.offset : 0, yOff: y.offset, pixelBlocks, ocGroups, hasBias: bias ? 1 : 0,
     },
     workgroups: B * ocGroups * pixelBlocks,
   });

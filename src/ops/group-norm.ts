@@ -13,7 +13,6 @@ export const groupNormKernel = defineKernel({
   overrides: ['WG', 'RELU'],
 });
 
-const WG = 256;
 
 export interface GroupNormOptions {
   readonly groups: number;
@@ -34,7 +33,7 @@ export function groupNorm(g: GraphBuilder, x: Tensor, gamma: Tensor, beta: Tenso
   g.step({
     label: 'group-norm',
     kernel: groupNormKernel,
-    constants: { WG, RELU: o.relu ?? false },
+    constants: { WG: g.policy.reductionWorkgroup, RELU: o.relu ?? false },
     bindings: [x, gamma, beta, y],
     params: { B, C, HW, G: o.groups, eps: o.eps ?? 1e-5, xOff: x.offset, gOff: gamma.offset, bOff: beta.offset, yOff: y.offset },
     workgroups: B * o.groups,

@@ -27,7 +27,7 @@ const WG = 64;
 export const ROW_PER_INVOCATION_MAX_C = 1024;
 
 export interface LayerNormOptions {
-  /** Force a kernel (tests compare both); by default chosen by row length. */
+  /** Force a kernel (tests compare both); by default the graph's policy and the row length decide. */
   readonly kernel?: 'rows' | 'workgroup';
   readonly eps?: number;
   readonly residual?: Tensor;
@@ -41,7 +41,7 @@ export function layerNorm(g: GraphBuilder, x: Tensor, gamma: Tensor, beta: Tenso
   if (o.residual) expectShape('layer-norm', o.residual, x.shape);
   const rows = numel(x.shape) / C;
   const y = outputFor(g, 'layer-norm', x.shape, o.out);
-  const perRow = o.kernel === undefined ? C <= ROW_PER_INVOCATION_MAX_C : o.kernel === 'rows';
+  const perRow = o.kernel === undefined ? g.policy.rowReduction === 'invocation' && C <= ROW_PER_INVOCATION_MAX_C : o.kernel === 'rows';
   g.step({
     label: 'layer-norm',
     kernel: perRow ? layerNormRowsKernel : layerNormKernel,

@@ -3,6 +3,7 @@
  * weights as stored), batch broadcasting by zero stride, and a small-M variant for ~100 queries.
  */
 import code from '../../shaders/matmul/matmul.wgsl?raw';
+import tiledCode from '../../shaders/matmul/matmul-tiled.wgsl?raw';
 import { ShapeError } from '../errors.ts';
 import { defineKernel } from '../gpu/kernel.ts';
 import { numel, type GraphBuilder, type Tensor } from '../graph/builder.ts';
@@ -15,11 +16,29 @@ export const matmulKernel = defineKernel({
     ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['batch', 'u32'],
     ['aOff', 'u32'], ['aStride', 'u32'], ['bOff', 'u32'], ['bStride', 'u32'],
     ['biasOff', 'u32'], ['cOff', 'u32'], ['cStride', 'u32'], ['tilesN', 'u32'],
-    ['tilesM', 'u32'], ['alpha', 'f32'],
+    ['tilesM', 'u32'], ['alpha', 'f32'], ['transB', 'u32'], ['bias', 'u32'],
+    ['act', 'u32'],
   ],
   bindings: ['read', 'read', 'read', 'write'],
-  overrides: ['TM', 'WG_X', 'WG_Y', 'TRANS_B', 'BIAS', 'ACT'],
+  overrides: ['TM', 'WG_X', 'WG_Y'],
 });
+
+/**
+ * The same contract tiled for GPUs: (4 * TILED_WG)^2 tiles of C per workgroup, A and B staged
+ * through workgroup memory in slices of TILED_BK; transB / bias / act are uniforms (one pipeline).
+ */
+export const matmulTiledKernel = defineKernel({
+  name: 'matmul-tiled',
+  code: tiledCode,
+  params: matmulKernel.params,
+  bindings: matmulKernel.bindings,
+  overrides: ['WG', 'BK'],
+});
+
+/** Invocations per side of a tiled-matmul workgroup; each computes 4x4 outputs. */
+export const TILED_WG = 16;
+/** k per workgroup-memory slice of the tiled matmul (2 * TILED_BK * TILED_WG vec4s of workgroup memory). */
+export const TILED_BK = 16;
 
 /**
  * Rows handled per workgroup is WG_Y * TM; below this M the small-M variant (TM = 1: one row per
@@ -32,6 +51,8 @@ const WG_Y = 8;
 export interface MatmulOptions {
   /** B is [N, K] (nn.Linear weight) instead of [K, N]. */
   readonly transB?: boolean;
+  /** Force a kernel (tests run both on any adapter); by default the graph's policy decides. */
+  readonly kernel?: 'register' | 'tiled';
   /** Bias [N] per column, or [M] per row ('m', conv1x1 output channels). */
   readonly bias?: Tensor | null;
   readonly biasAlong?: 'n' | 'm';
@@ -66,21 +87,38 @@ export function matmul(g: GraphBuilder, a: Tensor, b: Tensor, o: MatmulOptions =
   }
   const outShape = a.shape.length === 3 || b.shape.length === 3 ? [batch, M, N] : [M, N];
   const c = outputFor(g, op, outShape, o.out, o.name);
+  const biasMode = bias ? (biasAlong === 'n' ? 1 : 2) : 0;
+  const common = {
+    M, N, K, batch,
+    aOff: a.offset, aStride: a.shape.length === 3 ? M * K : 0,
+    bOff: b.offset, bStride: b.shape.length === 3 ? K * N : 0,
+    biasOff: bias ? bias.offset : 0,
+    cOff: c.offset, cStride: M * N, alpha: o.alpha ?? 1,
+    transB: transB ? 1 : 0, bias: biasMode, act: o.act === 'relu' ? 1 : 0,
+  };
+  if ((o.kernel ?? g.policy.matmul) === 'tiled') {
+    const tile = 4 * TILED_WG;
+    const tilesN = Math.ceil(N / tile);
+    const tilesM = Math.ceil(M / tile);
+    g.step({
+      label: op,
+      kernel: matmulTiledKernel,
+      constants: { WG: TILED_WG, BK: TILED_BK },
+      bindings: [a, b, bias ?? g.dummy(), c],
+      params: { ...common, tilesN, tilesM },
+      workgroups: batch * tilesM * tilesN,
+    });
+    return c;
+  }
   const TM = M < SMALL_M ? 1 : 4;
   const tilesN = Math.ceil(N / (4 * WG_X));
   const tilesM = Math.ceil(M / (TM * WG_Y));
   g.step({
     label: op,
     kernel: matmulKernel,
-    constants: { TM, WG_X, WG_Y, TRANS_B: transB, BIAS: bias ? (biasAlong === 'n' ? 1 : 2) : 0, ACT: o.act === 'relu' ? 1 : 0 },
+    constants: { TM, WG_X, WG_Y },
     bindings: [a, b, bias ?? g.dummy(), c],
-    params: {
-      M, N, K, batch,
-      aOff: a.offset, aStride: a.shape.length === 3 ? M * K : 0,
-      bOff: b.offset, bStride: b.shape.length === 3 ? K * N : 0,
-      biasOff: bias ? bias.offset : 0,
-      cOff: c.offset, cStride: M * N, tilesN, tilesM, alpha: o.alpha ?? 1,
-    },
+    params: { ...common, tilesN, tilesM },
     workgroups: batch * tilesM * tilesN,
   });
   return c;

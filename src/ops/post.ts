@@ -58,7 +58,7 @@ export function planeStats(g: GraphBuilder, x: Tensor, mode: PlaneStatsMode): Te
     const n = numel(mode.labels.shape.slice(1));
     const y = g.empty('histogram', [B, mode.bins, 4]);
     g.step({
-      label: 'histogram', kernel: planeStatsKernel, constants: { WG, MODE: 3 },
+      label: 'histogram', kernel: planeStatsKernel, constants: { WG: g.policy.reductionWorkgroup, MODE: 3 },
       bindings: [g.dummy(), mode.labels, g.dummy(), y],
       params: { planes: B * mode.bins, C: mode.bins, n, threshold: 0, xOff: 0, lOff: mode.labels.offset, wOff: 0, yOff: y.offset, base: mode.base, cols: mode.cols },
       workgroups: B * mode.bins,
@@ -77,7 +77,7 @@ export function planeStats(g: GraphBuilder, x: Tensor, mode: PlaneStatsMode): Te
   const p = mode.kind === 'panoptic-areas' ? mode : undefined;
   g.step({
     label: 'plane-stats', kernel: planeStatsKernel,
-    constants: { WG, MODE: mode.kind === 'positive-sigmoid' ? 0 : mode.kind === 'panoptic-areas' ? 1 : 2 },
+    constants: { WG: g.policy.reductionWorkgroup, MODE: mode.kind === 'positive-sigmoid' ? 0 : mode.kind === 'panoptic-areas' ? 1 : 2 },
     bindings: [x, p?.labels ?? g.dummy(), p?.weights ?? g.dummy(), y],
     params: { planes: B * C, C, n, threshold: p?.threshold ?? 0, xOff: x.offset, lOff: p?.labels.offset ?? 0, wOff: p?.weights.offset ?? 0, yOff: y.offset, base: 0, cols: 1 },
     workgroups: B * C,

@@ -30,7 +30,7 @@ export function softmax(g: GraphBuilder, x: Tensor, out?: Tensor, kernel?: 'rows
   const n = last(x.shape);
   const rows = numel(x.shape) / n;
   const y = outputFor(g, 'softmax', x.shape, out);
-  const perRow = kernel === undefined ? n <= SOFTMAX_ROW_PER_INVOCATION_MAX : kernel === 'rows';
+  const perRow = kernel === undefined ? g.policy.rowReduction === 'invocation' && n <= SOFTMAX_ROW_PER_INVOCATION_MAX : kernel === 'rows';
   g.step({
     label: 'softmax',
     kernel: perRow ? softmaxRowsKernel : softmaxKernel,

@@ -17,8 +17,8 @@ export interface Harness {
   dispose(): void;
 }
 
-export async function createHarness(options: { debug?: boolean } = {}): Promise<Harness> {
-  const ctx = await requestNodeGpu({ debug: options.debug ?? false });
+export async function createHarness(options: { debug?: boolean; maxWorkgroupsPerDimension?: number } = {}): Promise<Harness> {
+  const ctx = await requestNodeGpu({ debug: options.debug ?? false, ...(options.maxWorkgroupsPerDimension ? { maxWorkgroupsPerDimension: options.maxWorkgroupsPerDimension } : {}) });
   const pipelines = ctx.pipelines;
   return {
     ctx,

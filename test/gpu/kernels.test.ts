@@ -44,8 +44,8 @@ describe('matmul', () => {
     { batch: 2, M: 131, N: 7, K: 19, transB: true, bias: 'm', act: 'none', bcastB: true },
     { batch: 1, M: 1, N: 301, K: 97, transB: true, bias: 'n', act: 'relu', bcastB: true },
   ] as const;
-  for (const c of cases) {
-    it(`batch=${c.batch} M=${c.M} N=${c.N} K=${c.K} transB=${c.transB} bias=${c.bias} act=${c.act}${c.bcastB ? ' B broadcast' : ''}`, async () => {
+  for (const c of cases) for (const kernel of ['register', 'tiled'] as const) {
+    it(`batch=${c.batch} M=${c.M} N=${c.N} K=${c.K} transB=${c.transB} bias=${c.bias} act=${c.act}${c.bcastB ? ' B broadcast' : ''} kernel=${kernel}`, async () => {
       const rng = makeRng(SEED);
       const a = randn(rng, c.batch * c.M * c.K);
       const bBatch = c.bcastB ? 1 : c.batch;
@@ -58,7 +58,7 @@ describe('matmul', () => {
           const A = g.input('a', [c.batch, c.M, c.K]);
           const B = g.input('b', c.bcastB ? bShape : [c.batch, ...bShape]);
           const bi = c.bias === 'none' ? null : g.input('bias', [biasLen]);
-          return { y: ops.matmul(g, A, B, { transB: c.transB, bias: bi, biasAlong: c.bias === 'm' ? 'm' : 'n', act: c.act }) };
+          return { y: ops.matmul(g, A, B, { transB: c.transB, bias: bi, biasAlong: c.bias === 'm' ? 'm' : 'n', act: c.act, kernel }) };
         },
         c.bias === 'none' ? { a, b } : { a, b, bias },
       );
@@ -66,9 +66,52 @@ describe('matmul', () => {
         batch: c.batch, M: c.M, N: c.N, K: c.K, transB: c.transB, biasAlong: c.bias === 'm' ? 'm' : 'n', act: c.act,
         aBatchStride: c.M * c.K, bBatchStride: c.bcastB ? 0 : c.K * c.N,
       });
-      check('matmul', out.y!, ref, 1e-5, 1e-5);
+      check(`matmul ${kernel}`, out.y!, ref, 1e-5, 1e-5);
     });
   }
+
+  it('tiled: views at odd offsets, alpha, M and N past one tile, K past several slices (M=70 N=67 K=45)', async () => {
+    const rng = makeRng(SEED);
+    const [M, N, K] = [70, 67, 45];
+    const a = randn(rng, 3 + M * K);
+    const b = randn(rng, 5 + N * K);
+    const out = await h.run(
+      (g) => {
+        const A = g.view(g.input('a', [3 + M * K]), 3, [M, K]);
+        const B = g.view(g.input('b', [5 + N * K]), 5, [N, K]);
+        return { y: ops.matmul(g, A, B, { transB: true, alpha: 0.25, kernel: 'tiled' }) };
+      },
+      { a, b },
+    );
+    const ref = matmulRef(a.subarray(3), b.subarray(5), null, { batch: 1, M, N, K, transB: true, biasAlong: 'n', act: 'none', alpha: 0.25 });
+    check('matmul tiled offsets', out.y!, ref, 1e-5, 1e-5);
+  });
+
+  // The tiled kernel on SwiftShader runs barriers as coroutines: 65536+ workgroups of 256 take
+  // minutes. The device here caps a dispatch dimension at 7, so 31 workgroups fold to [7, 5, 1]
+  // (4 surplus workgroups must do nothing): the same folding and guard as above 65535.
+  it('tiled: folded dispatch with surplus workgroups (cap 7 per dimension; batch=31 M=2 N=3 K=5, B broadcast)', async () => {
+    const folded = await createHarness({ maxWorkgroupsPerDimension: 7 });
+    try {
+      const rng = makeRng(SEED);
+      const [batch, M, N, K] = [31, 2, 3, 5];
+      const a = randn(rng, batch * M * K);
+      const b = randn(rng, K * N);
+      const out = await folded.run((g) => ({ y: ops.matmul(g, g.input('a', [batch, M, K]), g.input('b', [K, N]), { kernel: 'tiled' }) }), { a, b });
+      const ref = matmulRef(a, b, null, { batch, M, N, K, transB: false, biasAlong: 'n', act: 'none', aBatchStride: M * K, bBatchStride: 0 });
+      check('matmul tiled folded', out.y!, ref, 1e-5, 1e-5);
+      // 2-D tile grids folded too: 300x300 is 5x5 tiled workgroups, 10x10 register ones.
+      const a2 = randn(rng, 300 * K);
+      const b2 = randn(rng, K * 300);
+      const ref2 = matmulRef(a2, b2, null, { batch: 1, M: 300, N: 300, K, transB: false, biasAlong: 'n', act: 'none' });
+      for (const kernel of ['register', 'tiled'] as const) {
+        const wide = await folded.run((g) => ({ y: ops.matmul(g, g.input('a', [300, K]), g.input('b', [K, 300]), { kernel }) }), { a: a2, b: b2 });
+        check(`matmul ${kernel} folded 300x300`, wide.y!, ref2, 1e-5, 1e-5);
+      }
+    } finally {
+      folded.dispose();
+    }
+  });
 
   it('mask einsum bqc,bchw->bqhw B=2 Q=13 C=9 H=5 W=7', async () => {
     const rng = makeRng(SEED);

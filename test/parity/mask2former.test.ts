@@ -2,7 +2,8 @@
  * Mask2Former forward pass vs HF transformers, stage by stage, on the fixtures' own checkpoints
  * and pixel_values: the first failing stage shows where divergence starts. Tolerance: max abs
  * error <= 1e-4 * max|reference| per tensor (measured errors printed); the boolean attention
- * masks must match exactly.
+ * masks must match exactly. Both kernel policies run on the adapter at hand ('gpu' forced on a
+ * CPU adapter: tiled matmul, workgroup-per-row attention and reductions).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -41,21 +42,21 @@ function stageOrder(names: readonly string[], layers: number): string[] {
   return order.filter((n) => names.includes(n));
 }
 
-for (const name of ['tiny', 'tiny-odd']) {
-  describe(`mask2former/${name} forward parity (pixel_values from the fixture)`, () => {
+for (const kernels of ['cpu', 'gpu'] as const) for (const name of ['tiny', 'tiny-odd']) {
+  describe(`mask2former/${name} forward parity (pixel_values from the fixture, ${kernels} kernels)`, () => {
     const dir = join(FIXTURES, 'mask2former', name);
     let ctx: GpuContext;
     let expected: Map<string, RefTensor>;
     const got = new Map<string, HostArray>();
     let order: string[] = [];
     beforeAll(async () => {
-      ctx = await requestNodeGpu();
+      ctx = await requestNodeGpu({ kernels });
       expected = await readTensors(join(dir, 'expected.safetensors'));
       const cfg = parseMask2FormerConfig(readJson(join(dir, 'config.json')));
       const bytes = readFileSync(join(dir, 'model.safetensors'));
       const store = await WeightStore.load(ctx, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file: `${name}/model.safetensors` });
       const pv = expected.get('pixel_values') as RefTensor;
-      const built = buildMask2Former(cfg, store, { kind: 'pixel-values', shape: pv.shape as [number, 3, number, number] }, { intermediates: true });
+      const built = buildMask2Former(cfg, store, { kind: 'pixel-values', shape: pv.shape as [number, 3, number, number] }, { intermediates: true, policy: ctx.policy }, ctx.limits.maxComputeWorkgroupsPerDimension);
       const graph = await CompiledGraph.compile(ctx, built.graph, ctx.pipelines, { weights: store });
       await graph.run({ pixel_values: pv.data as Float32Array });
       const outs = await graph.read(built.outputNames);
@@ -66,7 +67,7 @@ for (const name of ['tiny', 'tiny-odd']) {
         got.set(`debug.attention_mask.${k}`, attentionMaskAsHf(raw, (ref.shape[0] as number) * (ref.shape[1] as number), ref.shape[2] as number) as unknown as HostArray);
       }
       order = stageOrder([...expected.keys()], cfg.numInstantiatedDecoderLayers);
-      console.log(`${name}: ${order.length} stages compared, ${built.graph.steps.length} GPU steps, adapter ${ctx.adapterName}`);
+      console.log(`${name} (${kernels} kernels): ${order.length} stages compared, ${built.graph.steps.length} GPU steps, adapter ${ctx.adapterName}`);
       graph.dispose();
       store.dispose();
     });
@@ -94,7 +95,7 @@ for (const name of ['tiny', 'tiny-odd']) {
         rows.push(`${n.padEnd(86)} max abs ${e.maxAbs.toExponential(2)}  rel ${e.maxRel.toExponential(2)}  (max|ref| ${e.maxRef.toFixed(3)})`);
         if (!(e.maxRel <= REL_TOL)) firstBad ??= `${n} (rel ${e.maxRel.toExponential(2)} > ${REL_TOL})`;
       }
-      console.log(`${name} parity, tolerance ${REL_TOL} x max|ref|:\n${rows.join('\n')}`);
+      console.log(`${name} parity (${kernels} kernels), tolerance ${REL_TOL} x max|ref|:\n${rows.join('\n')}`);
       expect(firstBad, `first divergent stage: ${firstBad}`).toBeUndefined();
     });
   });

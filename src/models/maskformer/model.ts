@@ -25,7 +25,7 @@ const PIXEL_DECODER = 'model.pixel_level_module.decoder';
 const TRANSFORMER = 'model.transformer_module';
 
 export function buildMaskFormer(cfg: MaskFormerConfig, weights: WeightShapes, input: ModelInput, options: BuildOptions = {}, maxWorkgroups = 65535): BuiltModel {
-  const g = new GraphBuilder(maxWorkgroups);
+  const g = new GraphBuilder(maxWorkgroups, options.policy);
   const wb = new WeightBinder(g, weights);
   const { pixelValues, geometry } = modelInput(g, input);
   const backbone = cfg.backbone.modelType === 'resnet'

@@ -42,7 +42,7 @@ export const ONEFORMER_DECODER_KEYS: DecoderLayerKeys = {
 const IGNORED = (key: string): boolean => key.startsWith('criterion.');
 
 export function buildOneFormer(cfg: OneFormerConfig, weights: WeightShapes, input: ModelInput, options: BuildOptions = {}, maxWorkgroups = 65535): BuiltModel {
-  const g = new GraphBuilder(maxWorkgroups);
+  const g = new GraphBuilder(maxWorkgroups, options.policy);
   const wb = new WeightBinder(g, weights);
   const { pixelValues, geometry } = modelInput(g, input);
   const B = pixelValues.shape[0] as number;

@@ -107,6 +107,21 @@ const cases: CaseDef[] = [
     },
   },
   {
+    name: 'matmul tiled (gpu policy) batch=2 M=70 N=67 K=45 transB bias=n relu',
+    async run(ctx, p) {
+      const [batch, M, N, K] = [2, 70, 67, 45];
+      const rng = makeRng(SEED);
+      const a = randn(rng, batch * M * K);
+      const b = randn(rng, N * K);
+      const bias = randn(rng, N);
+      const r = await runGraph(ctx, p, (g) => ({
+        y: ops.matmul(g, g.input('a', [batch, M, K]), g.input('b', [N, K]), { transB: true, bias: g.input('bias', [N]), biasAlong: 'n', act: 'relu', kernel: 'tiled' }),
+      }), { a, b, bias });
+      const ref = matmulRef(a, b, bias, { batch, M, N, K, transB: true, biasAlong: 'n', act: 'relu', aBatchStride: M * K, bBatchStride: 0 });
+      return [{ actual: out(r, 'y'), expected: ref, atol: 1e-5, rtol: 1e-5 }];
+    },
+  },
+  {
     name: 'conv2d B=2 Cin=6 9x11 Cout=7 k=3 s=1 p=1 +bias',
     async run(ctx, p) {
       const [B, Cin, H, W, Cout, k] = [2, 6, 9, 11, 7, 3];

@@ -1,0 +1,90 @@
+/** Kernel policy: chosen from the adapter (fallback flag, names, limits), overridable; carried by the GraphBuilder. */
+import { describe, expect, it } from 'vitest';
+import { choosePolicy, CPU_POLICY, GPU_POLICY, isCpuAdapter, TILED_MATMUL_NEEDS, type AdapterFacts } from '../../src/gpu/policy.ts';
+import { GraphBuilder } from '../../src/graph/builder.ts';
+import * as ops from '../../src/ops/index.ts';
+import { kernels } from '../../src/ops/index.ts';
+import { TILED_BK, TILED_WG, matmulKernel } from '../../src/ops/matmul.ts';
+import { PipelineCache } from '../../src/gpu/kernel.ts';
+
+const facts = (info: Partial<AdapterFacts['info']>, limits: Partial<AdapterFacts['limits']> = {}): AdapterFacts => ({
+  info: { vendor: '', architecture: '', description: '', isFallbackAdapter: false, ...info },
+  limits: { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, ...limits },
+  features: { shaderF16: false, subgroups: false },
+});
+
+describe('kernel policy', () => {
+  it('CPU adapters (fallback flag or a software driver name) keep the CPU kernels', () => {
+    expect(choosePolicy(facts({ isFallbackAdapter: true, vendor: 'nvidia' }))).toBe(CPU_POLICY);
+    expect(choosePolicy(facts({ vendor: 'google', description: 'SwiftShader driver 5.0.0' }))).toBe(CPU_POLICY);
+    expect(choosePolicy(facts({ vendor: 'mesa', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' }))).toBe(CPU_POLICY);
+    expect(isCpuAdapter(facts({ vendor: 'nvidia', architecture: 'ampere' }))).toBe(false);
+  });
+  it('GPUs get the tiled kernels; limits too small for the tiles keep the register matmul', () => {
+    expect(choosePolicy(facts({ vendor: 'nvidia', architecture: 'ampere' }))).toBe(GPU_POLICY);
+    const small = choosePolicy(facts({ vendor: 'arm' }, { maxComputeWorkgroupStorageSize: 4096 }));
+    expect(small.name).toBe('gpu');
+    expect(small.matmul).toBe('register');
+    expect(small.rowReduction).toBe('workgroup');
+    expect(choosePolicy(facts({ vendor: 'arm' }, { maxComputeInvocationsPerWorkgroup: 128 })).matmul).toBe('register');
+  });
+  it('an explicit choice overrides the adapter', () => {
+    // GPU kernels on a CPU adapter (tests): still compiled one at a time.
+    expect(choosePolicy(facts({ isFallbackAdapter: true }), 'gpu')).toEqual({ ...GPU_POLICY, compileConcurrency: 1 });
+    expect(choosePolicy(facts({ vendor: 'nvidia' }), 'cpu')).toBe(CPU_POLICY);
+  });
+  it('TILED_MATMUL_NEEDS matches the tiled kernel constants', () => {
+    expect(TILED_MATMUL_NEEDS.workgroupStorageBytes).toBe(2 * TILED_BK * TILED_WG * 16);
+    expect(TILED_MATMUL_NEEDS.invocations).toBe(TILED_WG * TILED_WG);
+  });
+  it('the GraphBuilder carries the policy to the op functions (same model code, other kernels)', () => {
+    const kernelsOf = (g: GraphBuilder): string[] => {
+      const x = g.input('x', [2, 5, 8]);
+      const w = g.input('w', [6, 8]);
+      const y = ops.linear(g, x, w, null);
+      ops.layerNorm(g, y, g.input('ga', [6]), g.input('be', [6]));
+      ops.softmax(g, y);
+      ops.attention(g, y, y, y, { heads: 2 });
+      return g.steps.map((s) => s.kernel.name);
+    };
+    expect(kernelsOf(new GraphBuilder())).toEqual(['matmul', 'layer-norm-rows', 'softmax-rows', 'attention-rows']);
+    expect(kernelsOf(new GraphBuilder(65535, GPU_POLICY))).toEqual(['matmul-tiled', 'layer-norm', 'softmax', 'attention']);
+    expect(kernelsOf(GraphBuilder.forDevice({ limits: { maxComputeWorkgroupsPerDimension: 65535 }, policy: GPU_POLICY }))[0]).toBe('matmul-tiled');
+    expect(kernels.map((k) => k.name)).toContain('matmul-tiled');
+  });
+});
+
+describe('pipeline cache', () => {
+  it('compiles at most `concurrency` pipelines at once, each key once', async () => {
+    let running = 0;
+    let peak = 0;
+    let compiled = 0;
+    const device = {
+      createShaderModule: () => ({}),
+      createBindGroupLayout: () => ({}),
+      createPipelineLayout: () => ({}),
+      pushErrorScope: () => undefined,
+      popErrorScope: async () => null,
+      createComputePipelineAsync: async () => {
+        running++;
+        compiled++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+        return {};
+      },
+    } as unknown as GPUDevice;
+    (globalThis as { GPUShaderStage?: unknown }).GPUShaderStage ??= { COMPUTE: 4 };
+    const cache = new PipelineCache(device, false, 1);
+    const variants = [1, 4, 1, 4, 1].map((TM) => cache.get(matmulKernel, { TM, WG_X: 8, WG_Y: 8 }));
+    const got = await Promise.all(variants);
+    expect(peak).toBe(1);
+    expect(compiled).toBe(2);
+    expect(got[0]).toBe(got[2]);
+    expect(cache.size).toBe(2);
+    const wide = new PipelineCache(device, false, 8);
+    peak = 0;
+    await Promise.all([1, 2, 3].map((WG_X) => wide.get(matmulKernel, { TM: 1, WG_X, WG_Y: 8 })));
+    expect(peak).toBe(3);
+  });
+});
