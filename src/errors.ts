@@ -97,3 +97,12 @@ export class UnsupportedError extends MaskgpuError {
 export class ImageError extends MaskgpuError {
   override name = 'ImageError';
 }
+
+/**
+ * A result was read after a later post-processing call (or dispose()) reused or freed the GPU
+ * buffer that held its label map. Read `labelMap()` before the next call on the same
+ * post-processor / Segmenter, or keep the `Int32Array` it returns.
+ */
+export class StaleResultError extends MaskgpuError {
+  override name = 'StaleResultError';
+}

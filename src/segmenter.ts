@@ -3,7 +3,7 @@
  * thresholds), get label maps and segments with names, compose overlays on the GPU, run on video.
  */
 import { checkpointFromFiles, checkpointFromUrl, type CheckpointSource } from './checkpoint.ts';
-import { GpuError, ImageError } from './errors.ts';
+import { GpuError, ImageError, StaleResultError } from './errors.ts';
 import { requestGpu, type GpuContext } from './gpu/device.ts';
 import { GraphBuilder } from './graph/builder.ts';
 import { CompiledGraph } from './graph/runner.ts';
@@ -56,9 +56,11 @@ export interface SegmentationResult {
   readonly timings: Readonly<Record<string, number>>;
   /** The input image (RGBA8). */
   readonly image: RgbaImage;
-  /** The label map on the GPU: i32 [height, width]; valid until the next segment() of the same task and shape. */
+  /** The label map on the GPU: i32 [height, width]; valid until the next segment()/resegment() of the same task (then labelMap(), overlay() and segmentAt() throw StaleResultError unless the map was read before). */
   readonly gpuBuffer: ImageSegmentation['gpu'];
   labelMap(): Promise<Int32Array>;
+  /** True once a later segment()/resegment() of the same task reused the label map's GPU buffer. */
+  isStale(): boolean;
   /** The label map colour-coded with the palette (background transparent). */
   labelImage(): Promise<RgbaImage>;
   /** Image + coloured segments composed on the GPU, read back as RGBA8. */
@@ -174,6 +176,7 @@ export class Segmenter {
     return {
       task: seg.task, width: seg.width, height: seg.height, segments, background: seg.background, timings, image, gpuBuffer: seg.gpu,
       labelMap,
+      isStale: seg.isStale,
       labelImage: async () => {
         const map = await labelMap();
         const byId = new Map(segments.map((s) => [s.id, labelColour(s.labelId)]));
@@ -207,6 +210,7 @@ export class Segmenter {
 
   /** Compiles (once per shape) and runs the overlay graph; returns its GPU output. */
   async overlayBuffer(seg: ImageSegmentation, image: RgbaImage, segments: readonly SegmentInfo[], style: OverlayStyle = {}): Promise<{ graph: CompiledGraph; name: string; width: number; height: number }> {
+    if (seg.isStale()) throw new StaleResultError(`overlay of a ${seg.task} result (${seg.width}x${seg.height}) after a later ${seg.task} call reused its label map; draw it before the next segment()/resegment()`);
     const table = this.colours(seg, segments);
     const key = `${seg.task}|${image.width}x${image.height}|${seg.width}x${seg.height}|${table.length}|${seg.gpu.byteOffset}|${seg.background}|${style.opacity ?? 0.55}|${style.borders ?? true}`;
     let graph = this.overlays.get(key)?.source === seg.gpu.buffer ? this.overlays.get(key)?.graph : undefined;

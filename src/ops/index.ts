@@ -9,7 +9,7 @@ import { linear, maskEinsum, matmul, matmulKernel } from './matmul.ts';
 import { msDeformAttn, msDeformAttnKernel } from './ms-deform-attn.ts';
 import { bilinearKernel, pilResampleKernel, pilResize, resizeBilinear, resizeNearest } from './resize.ts';
 import { overlay, overlayKernel } from './overlay.ts';
-import { argmaxChannels, argmaxKernel, paintInstances, paintKernel, planeStats, planeStatsKernel, remap } from './post.ts';
+import { nearestLabels, nearestLabelsKernel, paintInstances, paintKernel, planeStats, planeStatsKernel, remap, resizeArgmax, resizeArgmaxKernel, rowReduceKernel } from './post.ts';
 import { softmax, softmaxKernel, softmaxRowsKernel } from './softmax.ts';
 import { levelToTokens, permute, repeatLeading, stridedCopyKernel, tokensToLevel, writeSlice } from './strided-copy.ts';
 import {
@@ -20,7 +20,7 @@ import type { KernelDef } from '../gpu/kernel.ts';
 
 export const ops = {
   matmul, linear, maskEinsum, conv2d, layerNorm, groupNorm, softmax, attention, msDeformAttn,
-  resizeBilinear, resizeNearest, pilResize, imageToTensor, argmaxChannels, planeStats, remap, paintInstances, overlay, unary, binary, maskFromLogits, permute, writeSlice, levelToTokens, tokensToLevel, repeatLeading,
+  resizeBilinear, resizeNearest, pilResize, imageToTensor, resizeArgmax, nearestLabels, planeStats, remap, paintInstances, overlay, unary, binary, maskFromLogits, permute, writeSlice, levelToTokens, tokensToLevel, repeatLeading,
   windowPartition, windowReverse, relativePositionBias, patchMergeGather,
 } as const;
 
@@ -28,11 +28,12 @@ export const kernels: readonly KernelDef[] = [
   matmulKernel, conv2dKernel, layerNormKernel, layerNormRowsKernel, groupNormKernel, softmaxKernel, softmaxRowsKernel, attentionKernel, attentionRowsKernel, msDeformAttnKernel,
   bilinearKernel, pilResampleKernel, elementwiseKernel, stridedCopyKernel,
   windowPartitionKernel, windowReverseKernel, relativePositionBiasKernel, patchMergeKernel, imageToTensorKernel,
-  argmaxKernel, planeStatsKernel, paintKernel, overlayKernel,
+  resizeArgmaxKernel, nearestLabelsKernel, rowReduceKernel, planeStatsKernel, paintKernel, overlayKernel,
 ];
 
 export { attention, conv2d, binary, unary, groupNorm, layerNorm, linear, maskEinsum, matmul, msDeformAttn, pilResize, resizeBilinear, softmax, permute, writeSlice };
-export { levelToTokens, tokensToLevel, repeatLeading, imageToTensor, maskFromLogits, resizeNearest, argmaxChannels, planeStats, remap, paintInstances, overlay };
+export { levelToTokens, tokensToLevel, repeatLeading, imageToTensor, maskFromLogits, resizeNearest, resizeArgmax, nearestLabels, planeStats, remap, paintInstances, overlay };
+export { nearestHits, nearestIndex, MAX_TARGET_SIDE } from './post.ts';
 export { windowPartition, windowReverse, relativePositionBias, patchMergeGather };
 export { shiftMask, windowGeometry } from './swin.ts';
 export { pilCoefficients } from './resize.ts';
