@@ -4,7 +4,7 @@
 //   part[row, k, 0] = #(y == P.base + k), part[row, k, 1] = 0, part[row, k, 2] = sum of ox over those
 // for 0 <= k < P.count (row partials, summed over rows by row-reduce.wgsl).
 // x: i32 [Hi, Wi] at P.xOff; y: i32 [Ho, Wo] at P.yOff; part: u32 [Ho, CAP, 3] at P.pOff.
-// One workgroup per target row, threads stride over columns; bins in workgroup memory.
+// One workgroup per target row, each thread a contiguous span of it; bins in workgroup memory.
 // Reference: test/ref/post.ts nearestLabelsRef.
 
 override WG: u32;
@@ -30,15 +30,33 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   }
   workgroupBarrier();
   let ny = min(u32(floor(f32(oy) * P.scaleY)), P.Hi - 1u);
-  for (var ox = lid; ox < P.Wo; ox += WG) {
+  // A contiguous span per thread; runs of equal labels are added with one atomic each.
+  let span = (P.Wo + WG - 1u) / WG;
+  let end = min(P.Wo, (lid + 1u) * span);
+  var run = -1;
+  var runN = 0u;
+  var runX = 0u;
+  for (var ox = lid * span; ox < end; ox++) {
     let nx = min(u32(floor(f32(ox) * P.scaleX)), P.Wi - 1u);
     let label = x[P.xOff + ny * P.Wi + nx];
     y[P.yOff + oy * P.Wo + ox] = label;
     let k = label - P.base;
-    if (k >= 0 && u32(k) < P.count) {
-      atomicAdd(&cnt[u32(k)], 1u);
-      atomicAdd(&sumx[u32(k)], ox);
+    let bin = select(-1, k, k >= 0 && u32(k) < P.count);
+    if (bin != run) {
+      if (run >= 0) {
+        atomicAdd(&cnt[u32(run)], runN);
+        atomicAdd(&sumx[u32(run)], runX);
+      }
+      run = bin;
+      runN = 0u;
+      runX = 0u;
     }
+    runN += 1u;
+    runX += ox;
+  }
+  if (run >= 0) {
+    atomicAdd(&cnt[u32(run)], runN);
+    atomicAdd(&sumx[u32(run)], runX);
   }
   workgroupBarrier();
   for (var k = lid; k < CAP; k += WG) {
