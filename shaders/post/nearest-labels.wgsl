@@ -4,7 +4,7 @@
 //   part[row, k, 0] = #(y == P.base + k), part[row, k, 1] = 0, part[row, k, 2] = sum of ox over those
 // for 0 <= k < P.count (row partials, summed over rows by row-reduce.wgsl).
 // x: i32 [Hi, Wi] at P.xOff; y: i32 [Ho, Wo] at P.yOff; part: u32 [Ho, CAP, 3] at P.pOff.
-// One workgroup per target row, each thread a contiguous span of it; bins in workgroup memory.
+// One workgroup per target row, threads stride over its columns; bins in workgroup memory.
 // Reference: test/ref/post.ts nearestLabelsRef.
 
 override WG: u32;
@@ -30,13 +30,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   }
   workgroupBarrier();
   let ny = min(u32(floor(f32(oy) * P.scaleY)), P.Hi - 1u);
-  // A contiguous span per thread; runs of equal labels are added with one atomic each.
-  let span = (P.Wo + WG - 1u) / WG;
-  let end = min(P.Wo, (lid + 1u) * span);
+  // Threads stride over the row; runs of equal labels among a thread's pixels take one atomic each.
   var run = -1;
   var runN = 0u;
   var runX = 0u;
-  for (var ox = lid * span; ox < end; ox++) {
+  for (var ox = lid; ox < P.Wo; ox += WG) {
     let nx = min(u32(floor(f32(ox) * P.scaleX)), P.Wi - 1u);
     let label = x[P.xOff + ny * P.Wi + nx];
     y[P.yOff + oy * P.Wo + ox] = label;

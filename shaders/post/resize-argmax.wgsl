@@ -9,7 +9,7 @@
 //   part[row, k, 2] = sum of ox over y == k
 // x: f32 [planes, Hi, Wi] at P.xOff; plane: i32 [count] at P.tOff; w: f32 [count] at P.wOff;
 // y: i32 [Ho, Wo] at P.yOff; part: u32 [Ho, CAP, 3] at P.pOff (entries >= count are 0).
-// One workgroup per target row, each thread a contiguous span of it; per-entry counters in
+// One workgroup per target row, threads stride over its columns; per-entry counters in
 // workgroup memory (CAP >= count entries). Reference: test/ref/post.ts resizeArgmaxRef.
 
 override WG: u32;
@@ -44,14 +44,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   let y1 = min(y0 + 1u, P.Hi - 1u);
   let ly = sy - f32(y0);
   let plen = P.Hi * P.Wi;
-  // Each thread takes a contiguous span of the row and adds runs of equal labels to the counters
-  // (one atomic per run, not per pixel: labels come in long runs along a row).
-  let span = (P.Wo + WG - 1u) / WG;
-  let end = min(P.Wo, (lid + 1u) * span);
+  // Threads stride over the row (neighbouring invocations read neighbouring pixels); each adds
+  // runs of equal labels among its pixels to the counters (one atomic per run, not per pixel).
   var run = -1;
   var runN = 0u;
   var runX = 0u;
-  for (var ox = lid * span; ox < end; ox++) {
+  for (var ox = lid; ox < P.Wo; ox += WG) {
     let sx = max((f32(ox) + 0.5) * P.scaleX - 0.5, 0.0);
     let x0 = min(u32(sx), P.Wi - 1u);
     let x1 = min(x0 + 1u, P.Wi - 1u);

@@ -1,0 +1,31 @@
+/**
+ * Entry point of bench/post-large.ts under vitest (see bench/README.md). Cases from
+ * MASKGPU_POST_CASES, e.g. "shapes:8000x8000:ref,q200:4032x3024:instance" (config:HxW[:tasks|ref]);
+ * default: both configs at 4032x3024 and 8000x8000, every task.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { GpuContext } from '../src/gpu/device.ts';
+import { requestNodeGpu } from '../src/gpu/node.ts';
+import type { Task } from '../src/post/segment.ts';
+import { postLargeBench, type LargeCase, type LargeConfig } from './post-large.ts';
+
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await requestNodeGpu();
+});
+afterAll(() => ctx?.dispose());
+
+function parseCases(spec: string): LargeCase[] {
+  return spec.split(',').map((c) => {
+    const [config, size, extra] = c.split(':');
+    const [h, w] = (size ?? '').split('x').map(Number);
+    const tasks = extra && extra !== 'ref' ? (extra.split('+') as Task[]) : undefined;
+    return { config: config as LargeConfig, size: [h ?? 0, w ?? 0] as const, ...(tasks ? { tasks } : {}), reference: extra === 'ref' };
+  });
+}
+
+it('post-processing at 4032x3024 and 8000x8000: time and GPU memory', async () => {
+  const spec = process.env.MASKGPU_POST_CASES ?? 'shapes:3024x4032,shapes:8000x8000,q200:3024x4032,q200:8000x8000';
+  const rows = await postLargeBench(ctx, parseCases(spec));
+  expect(rows.length).toBeGreaterThan(0);
+}, 24 * 3600 * 1000);
