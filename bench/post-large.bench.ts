@@ -1,6 +1,7 @@
 /**
  * Entry point of bench/post-large.ts under vitest (see bench/README.md). Cases from
- * MASKGPU_POST_CASES, e.g. "shapes:8000x8000:ref,q200:4032x3024:instance" (config:HxW[:tasks|ref]);
+ * MASKGPU_POST_CASES, e.g. "shapes:8000x8000:all:ref,q200:3024x4032:instance+panoptic:mem"
+ * (config:HxW[:tasks joined by + or all][:ref | :mem]);
  * default: both configs at 4032x3024 and 8000x8000, every task.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -17,10 +18,13 @@ afterAll(() => ctx?.dispose());
 
 function parseCases(spec: string): LargeCase[] {
   return spec.split(',').map((c) => {
-    const [config, size, extra] = c.split(':');
+    const [config, size, tasks, flag] = c.split(':');
     const [h, w] = (size ?? '').split('x').map(Number);
-    const tasks = extra && extra !== 'ref' ? (extra.split('+') as Task[]) : undefined;
-    return { config: config as LargeConfig, size: [h ?? 0, w ?? 0] as const, ...(tasks ? { tasks } : {}), reference: extra === 'ref' };
+    return {
+      config: config as LargeConfig, size: [h ?? 0, w ?? 0] as const,
+      ...(tasks && tasks !== 'all' ? { tasks: tasks.split('+') as Task[] } : {}),
+      reference: flag === 'ref', memoryOnly: flag === 'mem',
+    };
   });
 }
 

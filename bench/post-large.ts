@@ -33,6 +33,8 @@ export interface LargeCase {
   readonly tasks?: readonly Task[];
   /** Compare with test/ref/post-hf.ts (CPU, Q x H x W work). */
   readonly reference?: boolean;
+  /** Threshold 1 (no query kept): the same graphs and GPU memory without the per-query work, for memory on slow adapters. */
+  readonly memoryOnly?: boolean;
 }
 
 const MB = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
@@ -69,7 +71,7 @@ export async function postLargeBench(ctx: GpuContext, cases: readonly LargeCase[
           const pp = new PostProcessor(ctx);
           try {
             const t0 = performance.now();
-            const [r] = await pp[task](logits, { ...options, target_sizes: [[H, W]] });
+            const [r] = await pp[task](logits, { ...options, ...(c.memoryOnly ? { threshold: 1 } : {}), target_sizes: [[H, W]] });
             const ms = performance.now() - t0;
             const t1 = performance.now();
             const map = await r!.labelMap();
@@ -83,7 +85,7 @@ export async function postLargeBench(ctx: GpuContext, cases: readonly LargeCase[
               check = `, ${diff} pixels differ from HF's routine`;
             }
             const post = pp.memory.bytes;
-            const row = `${config} ${task} ${W}x${H}: post ${(ms / 1000).toFixed(1)} s (+ map readback ${(readMs / 1000).toFixed(1)} s), ${r!.segments.length} segments${check}; GPU memory: post graphs ${MB(post)} (${(post / (H * W)).toFixed(1)} B/pixel), peak with the model ${MB(post + modelBytes)}; HF's [Q, H, W] f32: ${MB(Q * H * W * 4)}`;
+            const row = `${config} ${task} ${W}x${H}${c.memoryOnly ? ' (threshold 1: memory only)' : ''}: post ${(ms / 1000).toFixed(1)} s (+ map readback ${(readMs / 1000).toFixed(1)} s), ${r!.segments.length} segments${check}; GPU memory: post graphs ${MB(post)} (${(post / (H * W)).toFixed(1)} B/pixel), peak with the model ${MB(post + modelBytes)}; HF's [Q, H, W] f32: ${MB(Q * H * W * 4)}`;
             log(row);
             rows.push(row);
           } finally {
