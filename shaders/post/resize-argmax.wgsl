@@ -1,5 +1,6 @@
 // Per-pixel decisions at the target size without materialising [entries, H, W]: for each target
-// pixel (oy, ox) and each listed entry k (plane[k] >= 0), the bilinear value (torch
+// pixel (oy, ox) and each listed entry k (plane[k] >= 0; listed entries come first, the first
+// plane[k] < 0 ends the list, so the cost follows the entries in use), the bilinear value (torch
 // F.interpolate, align_corners = False, the same arithmetic as resize/bilinear.wgsl) of source
 // plane plane[k], times w[k]:
 //   v_k = bilinear(x[plane[k]], oy, ox) * w[k]
@@ -58,7 +59,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     var bestV = 0.0;
     for (var k = 0u; k < P.count; k++) {
       let q = plane[P.tOff + k];
-      if (q < 0) { continue; }
+      if (q < 0) { break; } // the listed entries come first
       let base = P.xOff + u32(q) * plen;
       let top = (1.0 - lx) * x[base + y0 * P.Wi + x0] + lx * x[base + y0 * P.Wi + x1];
       let bot = (1.0 - lx) * x[base + y1 * P.Wi + x0] + lx * x[base + y1 * P.Wi + x1];

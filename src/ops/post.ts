@@ -80,7 +80,7 @@ function rowReduce(g: GraphBuilder, part: Tensor, rows: number, cap: number, cou
 }
 
 /**
- * x [P, Hi, Wi] (one image's planes), plane i32 [K] (source plane of entry k, < 0 = unused),
+ * x [P, Hi, Wi] (one image's planes), plane i32 [K] (source plane of entry k; the first < 0 ends the list),
  * w f32 [K] -> map i32 [Ho, Wo] = first k maximising bilinear(x[plane[k]]) * w[k] (-1 if no entry),
  * stats u32 [K, 6] (area of map == k, #(value >= ownThreshold) when given, centre sums).
  */

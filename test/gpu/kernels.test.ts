@@ -387,11 +387,11 @@ describe('post-processing kernels', () => {
     { P: 3, Hi: 13, Wi: 11, K: 3, Ho: 4, Wo: 3, own: undefined },
     { P: 2, Hi: 3, Wi: 2, K: 2, Ho: 70, Wo: 1, own: 0.5 },
   ]) {
-    it(`resize-argmax P=${c.P} ${c.Hi}x${c.Wi} -> ${c.Ho}x${c.Wo} entries=${c.K} (unused and repeated planes, ties)`, async () => {
+    it(`resize-argmax P=${c.P} ${c.Hi}x${c.Wi} -> ${c.Ho}x${c.Wo} entries=${c.K} (list ended by -1, repeated planes, ties)`, async () => {
       const rng = makeRng(SEED);
       const x = randu(rng, c.P * c.Hi * c.Wi, -1, 1);
       x.fill(0.5, 0, 2 * c.Hi * c.Wi); // planes 0 and 1 tie where weights tie: the first entry must win
-      const plane = Int32Array.from({ length: c.K }, (_, k) => (k === 1 && c.K > 2 ? -1 : k % c.P));
+      const plane = Int32Array.from({ length: c.K }, (_, k) => (k === c.K - 2 && c.K > 3 ? -1 : k % c.P)); // entries after the first -1 are ignored
       const w = Float32Array.from({ length: c.K }, (_, k) => (k < 2 ? 1 : 0.5 + rng()));
       const out = await h.run((g) => {
         const r = ops.resizeArgmax(g, g.input('x', [c.P, c.Hi, c.Wi]), g.input('plane', [c.K], 'i32'), g.input('w', [c.K]), [c.Ho, c.Wo], c.own === undefined ? {} : { ownThreshold: c.own });

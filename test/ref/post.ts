@@ -36,7 +36,7 @@ export function remapRef(idx: Int32Array, table: Int32Array): Int32Array {
 
 /**
  * Fused resize + weighted argmax + per-entry areas at the target size: entry k reads plane
- * plane[k] (< 0: unused) of x [P, Hi, Wi], v_k = bilinear(oy, ox) * w[k] (float32 product);
+ * plane[k] (the first < 0 ends the list) of x [P, Hi, Wi], v_k = bilinear(oy, ox) * w[k] (float32 product);
  * map = first k with the largest v_k (-1 if none); stats [K, 4] = (#(map == k), #(v_k >= own),
  * sum of columns, sum of rows over map == k).
  */
@@ -50,7 +50,7 @@ export function resizeArgmaxRef(x: Float32Array, P: number, Hi: number, Wi: numb
     let bestV = 0;
     for (let k = 0; k < K; k++) {
       const q = plane[k] as number;
-      if (q < 0) continue;
+      if (q < 0) break;
       const v = Math.fround((r[q * Ho * Wo + p] as number) * (w[k] as number));
       if (own !== undefined && v >= own) stats[k * 4 + 1] = (stats[k * 4 + 1] as number) + 1;
       if (best < 0 || v > bestV) {
