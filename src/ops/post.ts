@@ -59,7 +59,8 @@ function capacity(op: string, entries: number, bytesPerEntry: number): number {
 function checkTarget(op: string, [Ho, Wo]: readonly [number, number]): void {
   expectPositive(op, 'target height', Ho);
   expectPositive(op, 'target width', Wo);
-  if (Ho > MAX_TARGET_SIDE || Wo > MAX_TARGET_SIDE) throw new ShapeError(op, 'target size', `sides <= ${MAX_TARGET_SIDE}`, [Ho, Wo]);
+  // Row sums (u32) and the exact u32 counts of row-reduce need sides <= 65536 and H x W < 2^32.
+  if (Ho > MAX_TARGET_SIDE || Wo > MAX_TARGET_SIDE || Ho * Wo >= 2 ** 32) throw new ShapeError(op, 'target size', `sides <= ${MAX_TARGET_SIDE} and fewer than 2^32 pixels`, [Ho, Wo]);
 }
 
 /** Per-entry statistics of a label map (see row-reduce.wgsl): u32 [entries, 6] = (area, own, sum x lo, hi, sum y lo, hi). */
