@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { requestNodeGpu } from '../../src/gpu/node.ts';
 import type { GpuContext } from '../../src/gpu/device.ts';
-import { StaleResultError } from '../../src/errors.ts';
+import { ShapeError, StaleResultError } from '../../src/errors.ts';
 import { PostProcessor, type LogitsOnGpu } from '../../src/post/segment.ts';
 import { MASKFORMER_POST } from '../../src/post/rules.ts';
 import { FIXTURES, readTensors, type RefTensor } from '../fixture-files.ts';
@@ -97,6 +97,16 @@ describe('post-processing result lifetime', () => {
     }
     console.log(`post-processing GPU bytes after each round: ${sizes.join(', ')}`);
     expect(new Set(sizes).size).toBe(1);
+    pp.dispose();
+  });
+  it('bad target sizes are a ShapeError naming target_sizes, before any GPU work', async () => {
+    const pp = new PostProcessor(ctx, MASKFORMER_POST);
+    for (const t of [[0, 5], [70000, 10], [5.5, 3]] as [number, number][]) {
+      await expect(pp.panoptic(a, { target_sizes: [t] })).rejects.toBeInstanceOf(ShapeError);
+      await expect(pp.semantic(a, { target_sizes: [t] })).rejects.toThrow(/target_sizes/);
+    }
+    await expect(pp.instance(a, { target_sizes: [[5, 5], [5, 5]] })).rejects.toThrow(/one per image/);
+    expect(pp.memory.bytes).toBe(0);
     pp.dispose();
   });
 });
