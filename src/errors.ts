@@ -156,3 +156,12 @@ export class ResourceError extends MaskgpuError {
 function formatBytesOrCount(n: number): string {
   return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB (${n} bytes)` : `${n} bytes`;
 }
+
+/**
+ * A result was read after a later post-processing call (or dispose()) reused or freed the GPU
+ * buffer that held its label map. Read `labelMap()` before the next call on the same
+ * post-processor / Segmenter, or keep the `Int32Array` it returns.
+ */
+export class StaleResultError extends MaskgpuError {
+  override name = 'StaleResultError';
+}

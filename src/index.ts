@@ -30,6 +30,7 @@ export { PipelineCache } from './gpu/kernel.ts';
 export * as ops from './ops/index.ts';
 export { Segmenter, cachingFetch, type SegmenterLoadOptions, type SegmentOptions, type SegmentInfo, type SegmentationResult, type OverlayStyle } from './segmenter.ts';
 export { PostProcessor, POST_SIZE, type Task, type PostProcessOptions, type ImageSegmentation, type Segment } from './post/segment.ts';
+export { MASK2FORMER_POST, MASKFORMER_POST, ONEFORMER_POST, type PostRules, type PostFamily } from './post/rules.ts';
 export { SegmentationView, drawLabels, legendEntries } from './render/renderer.ts';
 export { ViewTransform } from './render/view.ts';
 export { labelColour, cssColour } from './render/palette.ts';

@@ -5,7 +5,7 @@
 import { checkpointFetch, checkpointFromFiles, checkpointFromUrl, type CheckpointSource } from './checkpoint.ts';
 export { cachingFetch } from './checkpoint.ts';
 import { toCoco, type CocoInstances, type CocoOptions, type CocoPanoptic } from './coco.ts';
-import { GpuError, ImageError } from './errors.ts';
+import { GpuError, ImageError, StaleResultError } from './errors.ts';
 import { assertFiniteHost, GpuFiniteCheck } from './finite-check.ts';
 import { requestGpu, type GpuContext } from './gpu/device.ts';
 import { GraphBuilder } from './graph/builder.ts';
@@ -60,9 +60,11 @@ export interface SegmentationResult {
   readonly timings: Readonly<Record<string, number>>;
   /** The input image (RGBA8). */
   readonly image: RgbaImage;
-  /** The label map on the GPU: i32 [height, width]; valid until the next segment() of the same task and shape. */
+  /** The label map on the GPU: i32 [height, width]; valid until the next segment()/resegment() of the same task (then labelMap(), overlay() and segmentAt() throw StaleResultError unless the map was read before). */
   readonly gpuBuffer: ImageSegmentation['gpu'];
   labelMap(): Promise<Int32Array>;
+  /** True once a later segment()/resegment() of the same task reused the label map's GPU buffer. */
+  isStale(): boolean;
   /** The label map colour-coded with the palette (background transparent). */
   labelImage(): Promise<RgbaImage>;
   /** Image + coloured segments composed on the GPU, read back as RGBA8. */
@@ -203,6 +205,7 @@ export class Segmenter {
     const result: SegmentationResult = {
       task: seg.task, width: seg.width, height: seg.height, segments, background: seg.background, timings, image, gpuBuffer: seg.gpu,
       labelMap,
+      isStale: seg.isStale,
       labelImage: async () => {
         const map = await labelMap();
         const byId = new Map(segments.map((s) => [s.id, labelColour(s.labelId)]));
@@ -243,6 +246,7 @@ export class Segmenter {
 
   private async overlayBufferNow(seg: ImageSegmentation, image: RgbaImage, segments: readonly SegmentInfo[], style: OverlayStyle): Promise<{ graph: CompiledGraph; name: string; width: number; height: number }> {
     if (this.disposed) throw new GpuError('Segmenter', 'overlay after dispose()');
+    if (seg.isStale()) throw new StaleResultError(`overlay of a ${seg.task} result (${seg.width}x${seg.height}) after a later ${seg.task} call reused its label map; draw it before the next segment()/resegment()`);
     const table = this.colours(seg, segments);
     const key = `${seg.task}|${image.width}x${image.height}|${seg.width}x${seg.height}|${table.length}|${seg.gpu.byteOffset}|${seg.background}|${style.opacity ?? 0.55}|${style.borders ?? true}`;
     let graph = this.overlays.get(key)?.source === seg.gpu.buffer ? this.overlays.get(key)?.graph : undefined;

@@ -12,7 +12,7 @@ import { linear, maskEinsum, matmul, matmulKernel, matmulTiledKernel } from './m
 import { msDeformAttn, msDeformAttnKernel } from './ms-deform-attn.ts';
 import { bilinearKernel, pilResampleKernel, pilResize, resizeBilinear, resizeNearest } from './resize.ts';
 import { overlay, overlayKernel } from './overlay.ts';
-import { argmaxChannels, argmaxKernel, paintInstances, paintKernel, planeStats, planeStatsKernel, remap } from './post.ts';
+import { nearestLabels, nearestLabelsKernel, paintInstances, paintKernel, planeStats, planeStatsKernel, remap, resizeArgmax, resizeArgmaxKernel, rowReduceKernel } from './post.ts';
 import { softmax, softmaxKernel, softmaxRowsKernel } from './softmax.ts';
 import { levelToTokens, permute, repeatLeading, stridedCopyKernel, tokensToLevel, writeSlice } from './strided-copy.ts';
 import {
@@ -23,7 +23,7 @@ import type { KernelDef } from '../gpu/kernel.ts';
 
 export const ops = {
   matmul, linear, maskEinsum, conv2d, maxPool2d, batchNorm, layerNorm, groupNorm, softmax, attention, msDeformAttn,
-  resizeBilinear, resizeNearest, pilResize, imageToTensor, argmaxChannels, planeStats, remap, paintInstances, overlay, unary, binary, maskFromLogits, permute, writeSlice, levelToTokens, tokensToLevel, repeatLeading,
+  resizeBilinear, resizeNearest, pilResize, imageToTensor, resizeArgmax, nearestLabels, planeStats, remap, paintInstances, overlay, unary, binary, maskFromLogits, permute, writeSlice, levelToTokens, tokensToLevel, repeatLeading,
   windowPartition, windowReverse, relativePositionBias, patchMergeGather, countNonFinite,
 } as const;
 
@@ -31,11 +31,12 @@ export const kernels: readonly KernelDef[] = [
   matmulKernel, matmulTiledKernel, conv2dKernel, maxPoolKernel, batchNormKernel, layerNormKernel, layerNormRowsKernel, groupNormKernel, softmaxKernel, softmaxRowsKernel, attentionKernel, attentionRowsKernel, msDeformAttnKernel,
   bilinearKernel, pilResampleKernel, elementwiseKernel, stridedCopyKernel,
   windowPartitionKernel, windowReverseKernel, relativePositionBiasKernel, patchMergeKernel, imageToTensorKernel,
-  argmaxKernel, planeStatsKernel, paintKernel, overlayKernel, countNonFiniteKernel,
+  resizeArgmaxKernel, nearestLabelsKernel, rowReduceKernel, planeStatsKernel, paintKernel, overlayKernel, countNonFiniteKernel,
 ];
 
 export { attention, batchNorm, conv2d, maxPool2d, binary, unary, groupNorm, layerNorm, linear, maskEinsum, matmul, msDeformAttn, pilResize, resizeBilinear, softmax, permute, writeSlice };
-export { levelToTokens, tokensToLevel, repeatLeading, imageToTensor, maskFromLogits, resizeNearest, argmaxChannels, planeStats, remap, paintInstances, overlay };
+export { levelToTokens, tokensToLevel, repeatLeading, imageToTensor, maskFromLogits, resizeNearest, resizeArgmax, nearestLabels, planeStats, remap, paintInstances, overlay };
+export { nearestHits, nearestIndex, MAX_TARGET_SIDE } from './post.ts';
 export { windowPartition, windowReverse, relativePositionBias, patchMergeGather, countNonFinite };
 export { shiftMask, windowGeometry } from './swin.ts';
 export { pilCoefficients } from './resize.ts';

@@ -44,7 +44,7 @@ export class SegmentationView {
 
   /** Composes the result's overlay on the GPU and draws it; fits the view when the size changes. */
   async show(segmenter: Segmenter, result: SegmentationResult, style: OverlayStyle = {}): Promise<void> {
-    const seg = { task: result.task, width: result.width, height: result.height, segments: result.segments, background: result.background, gpu: result.gpuBuffer, labelMap: result.labelMap };
+    const seg = { task: result.task, width: result.width, height: result.height, segments: result.segments, background: result.background, gpu: result.gpuBuffer, labelMap: result.labelMap, isStale: result.isStale };
     const next = await segmenter.overlayBuffer(seg, result.image, result.segments, style);
     const resized = !this.current || this.current.width !== next.width || this.current.height !== next.height;
     this.current = next;

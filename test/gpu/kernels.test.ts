@@ -15,7 +15,7 @@ import { binaryRef, permuteRef, unaryRef } from '../ref/elementwise.ts';
 import { attentionRef } from '../ref/attention.ts';
 import { msDeformAttnRef } from '../ref/ms-deform-attn.ts';
 import { pilResizeRef, resizeBilinearRef, resizeNearestRef } from '../ref/resize.ts';
-import { argmaxRef, histogramRef, paintInstancesRef, panopticAreasRef, positiveSigmoidRef, remapRef } from '../ref/post.ts';
+import { nearestLabelsRef, paintInstancesRef, positiveSigmoidRef, remapRef, resizeArgmaxRef, sampledPositiveRef, unpackLabelStats } from '../ref/post.ts';
 import { patchMergeRef, relPosBiasRef, shiftMaskRef, windowPartitionRef, windowReverseRef } from '../ref/swin.ts';
 import { maskEinsumRef } from '../ref/einsum.ts';
 
@@ -462,42 +462,57 @@ describe('post-processing kernels', () => {
     const out = await h.run((g) => ({ y: ops.resizeNearest(g, g.input('x', [3, 23, 19]), [40, 7]) }), { x });
     check('resize-nearest', out.y!, resizeNearestRef(x, 3, 23, 19, 40, 7), 0);
   });
-  it('argmax B=2 C=7 HW=301, plain and weighted with excluded planes', async () => {
+  for (const c of [
+    { P: 5, Hi: 7, Wi: 9, K: 7, Ho: 23, Wo: 301, own: 0.25 },
+    { P: 3, Hi: 13, Wi: 11, K: 3, Ho: 4, Wo: 3, own: undefined },
+    { P: 2, Hi: 3, Wi: 2, K: 2, Ho: 70, Wo: 1, own: 0.5 },
+  ]) {
+    it(`resize-argmax P=${c.P} ${c.Hi}x${c.Wi} -> ${c.Ho}x${c.Wo} entries=${c.K} (list ended by -1, repeated planes, ties)`, async () => {
+      const rng = makeRng(SEED);
+      const x = randu(rng, c.P * c.Hi * c.Wi, -1, 1);
+      x.fill(0.5, 0, 2 * c.Hi * c.Wi); // planes 0 and 1 tie where weights tie: the first entry must win
+      const plane = Int32Array.from({ length: c.K }, (_, k) => (k === c.K - 2 && c.K > 3 ? -1 : k % c.P)); // entries after the first -1 are ignored
+      const w = Float32Array.from({ length: c.K }, (_, k) => (k < 2 ? 1 : 0.5 + rng()));
+      const out = await h.run((g) => {
+        const r = ops.resizeArgmax(g, g.input('x', [c.P, c.Hi, c.Wi]), g.input('plane', [c.K], 'i32'), g.input('w', [c.K]), [c.Ho, c.Wo], c.own === undefined ? {} : { ownThreshold: c.own });
+        return { map: r.map, stats: r.stats };
+      }, { x, plane, w });
+      const ref = resizeArgmaxRef(x, c.P, c.Hi, c.Wi, plane, w, c.Ho, c.Wo, c.own);
+      check('resize-argmax map', out.map!, ref.map, 0);
+      check('resize-argmax stats (area, own, sum x, sum y)', unpackLabelStats(out.stats!, c.K), ref.stats, 0);
+    });
+  }
+  it('nearest-labels 23x19 -> 301x7 and 23x19 -> 5x4, labels -1..9 with bins base 1 count 7', async () => {
     const rng = makeRng(SEED);
-    const [B, C, HW] = [2, 7, 301];
-    const x = randu(rng, B * C * HW, 0, 1);
-    x.fill(0.5, 0, 10); // ties: the first index must win
-    const w = randu(rng, B * C, 0, 1);
-    w[1] = -1;
-    w[C + 3] = -1;
-    const out = await h.run((g) => {
-      const X = g.input('x', [B, C, HW]);
-      return { plain: ops.argmaxChannels(g, X), weighted: ops.argmaxChannels(g, X, g.input('w', [B, C])) };
-    }, { x, w });
-    check('argmax', out.plain!, argmaxRef(x, B, C, HW), 0);
-    check('argmax weighted', out.weighted!, argmaxRef(x, B, C, HW, w), 0);
+    const [Hi, Wi] = [23, 19];
+    const x = new Int32Array(Hi * Wi).map(() => Math.floor(rng() * 11) - 1);
+    for (const [Ho, Wo] of [[301, 7], [5, 4]] as const) {
+      const out = await h.run((g) => {
+        const r = ops.nearestLabels(g, g.input('x', [Hi, Wi], 'i32'), [Ho, Wo], { base: 1, count: 7 });
+        return { map: r.map, stats: r.stats };
+      }, { x });
+      const ref = nearestLabelsRef(x, Hi, Wi, Ho, Wo, 1, 7);
+      check(`nearest-labels map ${Ho}x${Wo}`, out.map!, ref.map, 0);
+      check(`nearest-labels histogram + centre sums ${Ho}x${Wo}`, unpackLabelStats(out.stats!, 7), ref.stats, 0);
+    }
   });
-  it('plane stats: positive-sigmoid, panoptic areas, histogram with centres (Q=5, 37x29)', async () => {
+  it('plane stats: positive-sigmoid and sampled-positive (Q=5, 37x29 -> 11x60)', async () => {
     const rng = makeRng(SEED);
-    const [Q, n, cols] = [5, 37 * 29, 29];
+    const [Q, Hi, Wi, Ho, Wo] = [5, 37, 29, 11, 60];
+    const n = Hi * Wi;
     const x = randn(rng, Q * n);
-    const probs = randu(rng, Q * n, 0, 1);
-    const w = randu(rng, Q, 0.4, 1);
-    const labels = new Int32Array(n).map(() => Math.floor(rng() * (Q + 1)) - 1);
     const out = await h.run((g) => {
-      const L = g.input('labels', [1, n], 'i32');
+      const X = g.input('x', [1, Q, Hi, Wi]);
       return {
-        pos: ops.planeStats(g, g.input('x', [1, Q, n]), { kind: 'positive-sigmoid' }),
-        pan: ops.planeStats(g, g.input('p', [1, Q, n]), { kind: 'panoptic-areas', labels: L, weights: g.input('w', [1, Q]), threshold: 0.5 }),
-        hist: ops.planeStats(g, L, { kind: 'histogram', labels: L, base: 0, bins: Q, cols }),
+        pos: ops.planeStats(g, X, { kind: 'positive-sigmoid' }),
+        hit: ops.planeStats(g, X, { kind: 'sampled-positive', hits: g.constant('hits', [Hi + Wi], ops.nearestHits([Hi, Wi], [Ho, Wo])) }),
       };
-    }, { x, p: probs, w, labels });
-    const pick = (a: ArrayLike<number>, k: readonly number[]): number[] => Array.from({ length: Q }, (_, q) => k.map((j) => a[q * 4 + j] as number)).flat();
+    }, { x });
+    const pick = (a: ArrayLike<number>, j: number): number[] => Array.from({ length: Q }, (_, q) => a[q * 2 + j] as number);
     const pos = positiveSigmoidRef(x, Q, n);
-    check('plane-stats positive count', pick(out.pos!, [0]), Array.from({ length: Q }, (_, q) => pos[q * 2] as number), 0);
-    check('plane-stats sigmoid sum', pick(out.pos!, [1]), Array.from({ length: Q }, (_, q) => pos[q * 2 + 1] as number), 1e-3, 1e-6);
-    check('plane-stats panoptic areas', pick(out.pan!, [0, 1]), panopticAreasRef(probs, labels, w, Q, n, 0.5), 0);
-    check('histogram + centres', pick(out.hist!, [0, 2, 3]), histogramRef(labels, Q, 0, cols), 0);
+    check('plane-stats positive count', pick(out.pos!, 0), Array.from({ length: Q }, (_, q) => pos[q * 2] as number), 0);
+    check('plane-stats sigmoid sum', pick(out.pos!, 1), Array.from({ length: Q }, (_, q) => pos[q * 2 + 1] as number), 1e-3, 1e-6);
+    check('plane-stats sampled positive count', pick(out.hit!, 0), sampledPositiveRef(x, Q, Hi, Wi, Ho, Wo), 0);
   });
   it('paint instances (last wins, unused rows skipped) and remap with fill', async () => {
     const rng = makeRng(SEED);

@@ -11,6 +11,7 @@ import type { GpuContext } from '../../src/gpu/device.ts';
 import { Segmenter } from '../../src/segmenter.ts';
 import { checkpointFromDir, readImage } from '../../src/cli/node-io.ts';
 import { REPO, readJson } from '../fixture-files.ts';
+import { StaleResultError } from '../../src/errors.ts';
 
 interface Example {
   file: string;
@@ -67,4 +68,28 @@ describe('shapes model (weights/shapes) on its examples', () => {
       }
     });
   }
+});
+
+describe('result consistency across segment() calls (issue 8)', () => {
+  it('a result read after a later segment() of the same task throws StaleResultError, never the newer image\'s map', async () => {
+    const img0 = readImage(join(DIR, 'example-0.png'));
+    const img1 = readImage(join(DIR, 'example-1.png'));
+    const old = await segmenter.segment(img0, { task: 'panoptic' });
+    // Same image size: the planned graphs run again into the same buffers.
+    const kept = await segmenter.segment(img0, { task: 'panoptic', threshold: 0.6 });
+    expect(old.isStale()).toBe(true);
+    await expect(old.labelMap()).rejects.toBeInstanceOf(StaleResultError);
+    await expect(old.overlay()).rejects.toBeInstanceOf(StaleResultError);
+    await expect(old.segmentAt(1, 1)).rejects.toBeInstanceOf(StaleResultError);
+    const keptMap = await kept.labelMap(); // read before the next call: stays valid
+    // Another size: the graphs (and their buffers) are replaced.
+    const fresh = await segmenter.segment(img1, { task: 'panoptic' });
+    expect(kept.isStale()).toBe(true);
+    expect(await kept.labelMap()).toBe(keptMap);
+    await expect(kept.overlay()).rejects.toBeInstanceOf(StaleResultError);
+    expect(fresh.isStale()).toBe(false);
+    const map = await fresh.labelMap();
+    expect(map.length).toBe(img1.width * img1.height);
+    for (const s of fresh.segments) expect(map.filter((v) => v === s.id).length).toBe(s.area);
+  });
 });
