@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import type { GpuContext } from '../src/gpu/device.ts';
-import { Mask2Former } from '../src/models/mask2former/session.ts';
+import { SegmentationModel } from '../src/models/session.ts';
 import { PostProcessor, type LogitsOnGpu, type PostProcessOptions, type Task } from '../src/post/segment.ts';
 import { checkpointFromDir, readImage } from '../src/cli/node-io.ts';
 import { hfConfigJson, randomCheckpoint, type HfShapeConfig } from '../test/ref/hf-checkpoint.ts';
@@ -43,15 +43,15 @@ export async function postLargeBench(ctx: GpuContext, cases: readonly LargeCase[
   const rows: string[] = [];
   log(`adapter: ${ctx.adapterName}`);
   for (const config of [...new Set(cases.map((c) => c.config))]) {
-    let model: Mask2Former;
+    let model: SegmentationModel;
     let options: PostProcessOptions = {};
     let fwd;
     if (config === 'shapes') {
       const dir = join(import.meta.dirname, '..', 'weights', 'shapes');
-      model = await Mask2Former.load(ctx, await checkpointFromDir(dir));
+      model = await SegmentationModel.load(ctx, await checkpointFromDir(dir));
       fwd = await model.forward({ images: [readImage(join(dir, 'example-0.png'))] });
     } else {
-      model = await Mask2Former.load(ctx, { config: hfConfigJson(Q200), weights: randomCheckpoint(Q200, 7), name: 'random 200-query' });
+      model = await SegmentationModel.load(ctx, { config: hfConfigJson(Q200), weights: randomCheckpoint(Q200, 7), name: 'random 200-query' });
       fwd = await model.forward({ pixelValues: randn(makeRng(7), 3 * 96 * 128), shape: [1, 3, 96, 128] });
       options = { threshold: 0 };
     }

@@ -24,7 +24,7 @@ export interface Controls {
  * A result as the page uses it: a Segmenter's (main-thread mode), or the model worker's
  * (`?worker`: no GPU buffer on this side; the label map was sent along).
  */
-export type DemoResult = Omit<SegmentationResult, 'gpuBuffer' | 'toCOCO'>;
+export type DemoResult = Omit<SegmentationResult, 'gpuBuffer' | 'toCOCO' | 'isStale'>;
 
 export interface DemoState {
   gpu: GpuContext | undefined;

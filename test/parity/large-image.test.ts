@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { requestNodeGpu } from '../../src/gpu/node.ts';
 import type { GpuContext } from '../../src/gpu/device.ts';
-import { Mask2Former } from '../../src/models/mask2former/session.ts';
+import { SegmentationModel } from '../../src/models/session.ts';
 import { PostProcessor, type LogitsOnGpu, type Task } from '../../src/post/segment.ts';
 import { checkpointFromDir, readImage } from '../../src/cli/node-io.ts';
 import { hfInstanceRef, hfPanopticRef, hfSemanticRef, type HfPostInput } from '../ref/post-hf.ts';
@@ -20,13 +20,13 @@ const [H, W] = [3024, 4032];
 const MB = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 let ctx: GpuContext;
-let model: Mask2Former;
+let model: SegmentationModel;
 let logits: LogitsOnGpu;
 let input: HfPostInput;
 beforeAll(async () => {
   ctx = await requestNodeGpu();
   const dir = join(REPO, 'weights', 'shapes');
-  model = await Mask2Former.load(ctx, await checkpointFromDir(dir));
+  model = await SegmentationModel.load(ctx, await checkpointFromDir(dir));
   const fwd = await model.forward({ images: [readImage(join(dir, 'example-0.png'))] });
   const cls = fwd.outputs.get('class_queries_logits')!;
   const masks = fwd.outputs.get('masks_queries_logits')!;
