@@ -44,7 +44,7 @@ export type ForwardInput =
 export interface ForwardOptions {
   /** Also read back every intermediate (named as HF's outputs). */
   readonly intermediates?: boolean;
-  /** Read back these outputs (default: class_queries_logits, masks_queries_logits). */
+  /** Read back these outputs (default: class_queries_logits, masks_queries_logits); [] reads nothing (the outputs stay on the GPU, in `graph`). */
   readonly outputs?: readonly string[];
   /** The task prompt, for families whose model takes one (OneFormer; required there). */
   readonly task?: Task;
@@ -204,6 +204,7 @@ export class SegmentationModel {
     Object.assign(feeds, extra);
     const intermediates = options.intermediates ?? false;
     const { graph, geometry, names } = await this.graphFor(modelInput, intermediates);
+    const tRun = performance.now();
     const info = await graph.run(feeds);
     const want = options.outputs ?? (intermediates ? names.filter((n) => !n.startsWith('debug.attention_mask_raw')) : ['class_queries_logits', 'masks_queries_logits']);
     const read = await graph.read(want);
@@ -211,7 +212,7 @@ export class SegmentationModel {
     for (const [k, v] of read) outputs.set(k, { shape: graph.tensor(k).shape, data: v });
     // The family's extra inputs are part of HF's processor output (OneFormer: task_inputs, ids as floats).
     if (intermediates) for (const [k, v] of Object.entries(extra)) outputs.set(k, { shape: [batch, v.length / batch], data: v });
-    const timings: Record<string, number> = { ...(info.steps ? stageTimings(info.steps) : {}), gpu_pass_wall: info.wallMs, total: performance.now() - t0 };
+    const timings: Record<string, number> = { ...(info.steps ? stageTimings(info.steps) : {}), gpu_pass_wall: info.steps ? info.wallMs : performance.now() - tRun, total: performance.now() - t0 };
     return { outputs, timings, ...(info.steps ? { steps: info.steps } : {}), ...(geometry ? { geometry } : {}), graph };
   }
 
