@@ -8,6 +8,7 @@ import { toCoco, type CocoInstances, type CocoOptions, type CocoPanoptic } from 
 import { GpuError, ImageError } from './errors.ts';
 import { assertFiniteHost, GpuFiniteCheck } from './finite-check.ts';
 import { requestGpu, type GpuContext } from './gpu/device.ts';
+import { GpuImage, isExternalImage } from './gpu/external-image.ts';
 import { GraphBuilder } from './graph/builder.ts';
 import { CompiledGraph } from './graph/runner.ts';
 import { rgbaPixels, toRgba, type ImageSource, type RgbaImage } from './image.ts';
@@ -147,23 +148,31 @@ export class Segmenter {
   async segment(source: ImageSource, options: SegmentOptions = {}): Promise<SegmentationResult> {
     if (this.disposed) throw new GpuError('Segmenter', 'segment() after dispose()');
     const t0 = performance.now();
-    // The pixels are taken now: a canvas or video frame may change while the call waits its turn.
-    const image = toRgba(source);
     const task = checkTask(options.task);
+    // The pixels are taken now: a canvas or video frame may change while the call waits its turn.
+    // ImageBitmap / VideoFrame / <video> are copied into a texture (copyExternalImageToTexture),
+    // other sources are read as RGBA bytes.
+    if (isExternalImage(source) && typeof this.gpu.device.queue.copyExternalImageToTexture === 'function') {
+      const frame = GpuImage.fromExternal(this.gpu, source);
+      return this.queue.run(() => this.segmentNow(frame, task, options, t0)).finally(() => frame.dispose());
+    }
+    const image = toRgba(source);
     return this.queue.run(() => this.segmentNow(image, task, options, t0));
   }
 
-  private async segmentNow(image: RgbaImage, task: Task, options: SegmentOptions, t0: number): Promise<SegmentationResult> {
+  private async segmentNow(input: RgbaImage | GpuImage, task: Task, options: SegmentOptions, t0: number): Promise<SegmentationResult> {
     if (this.disposed) throw new GpuError('Segmenter', 'segment() after dispose()');
     // OneFormer: the task prompt is a model input (same planned graph and weights for every task).
     // The model pass and the NaN / Inf count over its mask logits are submitted without a wait;
-    // the class logits and the counts come back in one readback.
-    const fwd = await this.model.forward({ images: [image] }, { outputs: [], task });
-    this.uploads.set(fwd.graph, image);
-    this.uploadedTo.set(image, fwd.graph);
+    // the class logits and the counts (and a GPU frame's pixels) come back in one readback.
+    const fwd = await this.model.forward({ images: [input] }, { outputs: [], task });
     const masks = fwd.graph.outputBuffer('masks_queries_logits');
     const finite = await this.finite.run('masks_queries_logits', masks);
-    const [read, counts] = await CompiledGraph.readMany(this.gpu, [{ graph: fwd.graph, names: ['class_queries_logits'] }, { graph: finite, names: ['counts'] }]);
+    const fromGpu = input instanceof GpuImage;
+    const [read, counts] = await CompiledGraph.readMany(this.gpu, [{ graph: fwd.graph, names: fromGpu ? ['class_queries_logits', 'image.0'] : ['class_queries_logits'] }, { graph: finite, names: ['counts'] }]);
+    const image: RgbaImage = fromGpu ? { width: input.width, height: input.height, data: new Uint8ClampedArray((read?.get('image.0') as Uint32Array).buffer) } : input;
+    this.uploads.set(fwd.graph, image);
+    this.uploadedTo.set(image, fwd.graph);
     const clsData = read?.get('class_queries_logits') as Float32Array | undefined;
     if (!clsData) throw new GpuError('Segmenter', 'model produced no class logits');
     const cls = { shape: fwd.graph.tensor('class_queries_logits').shape, data: clsData };

@@ -36,6 +36,11 @@ export interface StepTiming {
 export interface RunOptions {
   /** Wait for the GPU to finish the pass (onSubmittedWorkDone). Default false: only a read waits. */
   readonly wait?: boolean;
+  /**
+   * Inputs filled on the GPU instead of written from the host: each function records, into the
+   * run's encoder ahead of the pass, the copy into the input's buffer (e.g. a texture copy).
+   */
+  readonly encodeInputs?: Readonly<Record<string, (encoder: GPUCommandEncoder, target: GPUBuffer) => void>>;
 }
 
 export interface RunInfo {
@@ -204,16 +209,22 @@ export class CompiledGraph {
     this.ctx.assertAlive();
     const t0 = performance.now();
     const { device } = this.ctx;
+    const encoder = device.createCommandEncoder({ label: `maskgpu:${this.label}:pass` });
     for (const [name, t] of this.graph.inputs) {
+      const encode = options.encodeInputs?.[name];
+      if (encode) {
+        encode(encoder, this.storageBuffer.get(t.storage) as GPUBuffer);
+        continue;
+      }
       const data = inputs[name];
       if (!data) throw new ShapeError(this.label, `input '${name}'`, shapeStr(t.shape), 'nothing');
       if (data.length !== numel(t.shape)) throw new ShapeError(this.label, `input '${name}'`, `${numel(t.shape)} elements ${shapeStr(t.shape)}`, `${data.length} elements`);
       device.queue.writeBuffer(this.storageBuffer.get(t.storage) as GPUBuffer, 0, data.buffer, data.byteOffset, data.byteLength);
     }
     if (this.ctx.debug) {
+      if (options.encodeInputs) device.queue.submit([encoder.finish()]);
       await this.runDebug();
     } else {
-      const encoder = device.createCommandEncoder({ label: `maskgpu:${this.label}:pass` });
       if (this.querySet) {
         this.bindings.forEach((b, i) => {
           const pass = encoder.beginComputePass({
@@ -291,11 +302,12 @@ export class CompiledGraph {
     return this.disposed;
   }
 
-  /** Records the copies of `names` into this graph's staging buffers (kept for reuse); nothing is submitted. */
+  /** Records the copies of `names` (outputs, or inputs) into this graph's staging buffers (kept for reuse); nothing is submitted. */
   private encodeRead(encoder: GPUCommandEncoder, names: readonly string[]): { name: string; staging: GPUBuffer; t: Tensor }[] {
     if (this.disposed) throw new GpuError(this.label, 'read() after dispose()');
     return names.map((name) => {
-      const src = this.outputBuffer(name);
+      const input = this.graph.outputs.has(name) ? undefined : this.graph.inputs.get(name);
+      const src = input ? this.inputBuffer(name) : this.outputBuffer(name);
       const size = ceilTo(Math.max(src.byteLength, 4), 4);
       let staging = this.staging.get(name);
       if (!staging) {
@@ -303,7 +315,7 @@ export class CompiledGraph {
         this.staging.set(name, staging);
       }
       encoder.copyBufferToBuffer(src.buffer, src.byteOffset, staging, 0, src.byteLength);
-      return { name, staging, t: this.tensor(name) };
+      return { name, staging, t: input ?? this.tensor(name) };
     });
   }
 

@@ -9,6 +9,7 @@ import { GpuError, ShapeError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { checkFootprint, extrapolateFootprint, type Footprint, type MemoryBudget } from '../graph/footprint.ts';
 import { CompiledGraph, type HostArray, type StepTiming } from '../graph/runner.ts';
+import { GpuImage } from '../gpu/external-image.ts';
 import { checkRgba, rgbaPixels, type RgbaImage } from '../image.ts';
 import type { LoadProgress } from '../weights/safetensors.ts';
 import { WeightStore } from '../weights/store.ts';
@@ -39,7 +40,8 @@ export interface LoadOptions {
 
 export type ForwardInput =
   | { readonly pixelValues: Float32Array; readonly shape: readonly [number, 3, number, number] }
-  | { readonly images: readonly RgbaImage[] };
+  /** RGBA8 pixels from the host, or frames already on the GPU (GpuImage: copied in the model's encoder). */
+  | { readonly images: readonly (RgbaImage | GpuImage)[] };
 
 export interface ForwardOptions {
   /** Also read back every intermediate (named as HF's outputs). */
@@ -186,6 +188,7 @@ export class SegmentationModel {
     const t0 = performance.now();
     let modelInput: ModelInput;
     const feeds: Record<string, HostArray> = {};
+    const encodeInputs: Record<string, (encoder: GPUCommandEncoder, target: GPUBuffer) => void> = {};
     if ('pixelValues' in input) {
       const [B, C, H, W] = input.shape;
       if (C !== 3 || input.pixelValues.length !== B * C * H * W) throw new ShapeError(this.spec.displayName, 'pixel_values', `[B, 3, H, W] with ${B * 3 * H * W} values`, `${input.pixelValues.length} values for [${input.shape.join(', ')}]`);
@@ -194,6 +197,10 @@ export class SegmentationModel {
     } else {
       if (!this.preprocessor) throw new GpuError(this.spec.displayName, 'this checkpoint has no preprocessor_config.json: pass pixelValues, or a checkpoint with one');
       input.images.forEach((img, i) => {
+        if (img instanceof GpuImage) {
+          encodeInputs[`image.${i}`] = (encoder, target) => img.encodeInto(encoder, target);
+          return;
+        }
         checkRgba(img, `image ${i}`);
         feeds[`image.${i}`] = rgbaPixels(img);
       });
@@ -205,7 +212,7 @@ export class SegmentationModel {
     const intermediates = options.intermediates ?? false;
     const { graph, geometry, names } = await this.graphFor(modelInput, intermediates);
     const tRun = performance.now();
-    const info = await graph.run(feeds);
+    const info = await graph.run(feeds, { encodeInputs });
     const want = options.outputs ?? (intermediates ? names.filter((n) => !n.startsWith('debug.attention_mask_raw')) : ['class_queries_logits', 'masks_queries_logits']);
     const read = await graph.read(want);
     const outputs = new Map<string, OutputTensor>();
