@@ -54,7 +54,7 @@ async function measure(job: () => Promise<unknown>): Promise<Counts> {
   await gpu.device.queue.onSubmittedWorkDone();
   const before = { ...counts };
   await job();
-  return { submits: counts.submits - before.submits, waits: counts.waits - before.waits - 0, readbacks: counts.readbacks - before.readbacks, maps: counts.maps - before.maps, imageUploads: counts.imageUploads - before.imageUploads };
+  return { submits: counts.submits - before.submits, waits: counts.waits - before.waits, readbacks: counts.readbacks - before.readbacks, maps: counts.maps - before.maps, imageUploads: counts.imageUploads - before.imageUploads };
 }
 
 /**
