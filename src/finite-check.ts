@@ -31,8 +31,12 @@ export class GpuFiniteCheck {
 
   constructor(private readonly gpu: GpuContext) {}
 
-  /** Throws NonFiniteError when the f32 tensor [B, Q, H, W] at `region` holds NaN or Inf. */
-  async assertFinite(name: string, region: { readonly buffer: GPUBuffer; readonly byteOffset: number; readonly shape: readonly number[] }): Promise<void> {
+  /**
+   * Submits the count over the f32 tensor [B, Q, H, W] at `region` (no wait); returns the graph
+   * whose output 'counts' holds it. Read 'counts' (alone or with other outputs in one readback,
+   * CompiledGraph.readMany) and pass them to check().
+   */
+  async run(name: string, region: { readonly buffer: GPUBuffer; readonly byteOffset: number; readonly shape: readonly number[] }): Promise<CompiledGraph> {
     const key = `${region.byteOffset}|${region.shape.join('x')}`;
     if (!this.current || this.current.key !== key || this.current.source !== region.buffer) {
       this.dispose();
@@ -42,7 +46,11 @@ export class GpuFiniteCheck {
     }
     const { graph } = this.current;
     await graph.run({});
-    const counts = (await graph.readOne('counts')) as Uint32Array;
+    return graph;
+  }
+
+  /** Throws NonFiniteError when the per-block `counts` (read from run()'s graph) are not all 0. */
+  check(name: string, shape: readonly number[], counts: Uint32Array): void {
     let total = 0;
     let firstBlock = -1;
     counts.forEach((c, k) => {
@@ -50,11 +58,17 @@ export class GpuFiniteCheck {
       total += c;
     });
     if (total > 0) {
-      const [, Q = 1, H = 1, W = 1] = region.shape;
+      const [, Q = 1, H = 1, W = 1] = shape;
       const start = firstBlock * NONFINITE_CHUNK;
-      const end = Math.min(start + NONFINITE_CHUNK, numel(region.shape)) - 1;
+      const end = Math.min(start + NONFINITE_CHUNK, numel(shape)) - 1;
       throw new NonFiniteError(name, total, `in elements ${start}..${end}, query ${Math.floor(start / (H * W)) % Q}`);
     }
+  }
+
+  /** Throws NonFiniteError when the f32 tensor [B, Q, H, W] at `region` holds NaN or Inf (run, read, check). */
+  async assertFinite(name: string, region: { readonly buffer: GPUBuffer; readonly byteOffset: number; readonly shape: readonly number[] }): Promise<void> {
+    const graph = await this.run(name, region);
+    this.check(name, region.shape, (await graph.readOne('counts')) as Uint32Array);
   }
 
   dispose(): void {

@@ -8,6 +8,7 @@ import { toCoco, type CocoInstances, type CocoOptions, type CocoPanoptic } from 
 import { GpuError, ImageError, StaleResultError } from './errors.ts';
 import { assertFiniteHost, GpuFiniteCheck } from './finite-check.ts';
 import { requestGpu, type GpuContext } from './gpu/device.ts';
+import { GpuImage, isExternalImage } from './gpu/external-image.ts';
 import { GraphBuilder } from './graph/builder.ts';
 import { CompiledGraph } from './graph/runner.ts';
 import { rgbaPixels, toRgba, type ImageSource, type RgbaImage } from './image.ts';
@@ -88,12 +89,15 @@ export class Segmenter {
   /** The last segment()'s image and model output (valid until the next model pass). */
   private last: { image: RgbaImage; task: Task; logits: LogitsOnGpu; timings: Record<string, number> } | undefined;
   /** Overlay graphs by shape, with the label-map buffer each one reads. */
-  private readonly overlays = new Map<string, { graph: CompiledGraph; source: GPUBuffer }>();
+  private readonly overlays = new Map<string, { graph: CompiledGraph; source: GPUBuffer; image: GPUBuffer | undefined }>();
   /** NaN / Inf count over the model's mask logits, on the GPU. */
   private readonly finite: GpuFiniteCheck;
   private disposed = false;
   /** segment(), resegment() and overlays share GPU buffers: one at a time, in call order. */
   private readonly queue = new SerialQueue();
+  /** The image last written to each model graph's input, and the graph each image went to: the overlay reads it there. */
+  private readonly uploads = new WeakMap<CompiledGraph, RgbaImage>();
+  private readonly uploadedTo = new WeakMap<RgbaImage, CompiledGraph>();
 
   private constructor(
     readonly gpu: GpuContext,
@@ -146,21 +150,36 @@ export class Segmenter {
   async segment(source: ImageSource, options: SegmentOptions = {}): Promise<SegmentationResult> {
     if (this.disposed) throw new GpuError('Segmenter', 'segment() after dispose()');
     const t0 = performance.now();
-    // The pixels are taken now: a canvas or video frame may change while the call waits its turn.
-    const image = toRgba(source);
     const task = checkTask(options.task);
+    // The pixels are taken now: a canvas or video frame may change while the call waits its turn.
+    // ImageBitmap / VideoFrame / <video> are copied into a texture (copyExternalImageToTexture),
+    // other sources are read as RGBA bytes.
+    if (isExternalImage(source) && typeof this.gpu.device.queue.copyExternalImageToTexture === 'function') {
+      const frame = GpuImage.fromExternal(this.gpu, source);
+      return this.queue.run(() => this.segmentNow(frame, task, options, t0)).finally(() => frame.dispose());
+    }
+    const image = toRgba(source);
     return this.queue.run(() => this.segmentNow(image, task, options, t0));
   }
 
-  private async segmentNow(image: RgbaImage, task: Task, options: SegmentOptions, t0: number): Promise<SegmentationResult> {
+  private async segmentNow(input: RgbaImage | GpuImage, task: Task, options: SegmentOptions, t0: number): Promise<SegmentationResult> {
     if (this.disposed) throw new GpuError('Segmenter', 'segment() after dispose()');
     // OneFormer: the task prompt is a model input (same planned graph and weights for every task).
-    const fwd = await this.model.forward({ images: [image] }, { outputs: ['class_queries_logits'], task });
-    const cls = fwd.outputs.get('class_queries_logits');
-    if (!cls) throw new GpuError('Segmenter', 'model produced no class logits');
-    assertFiniteHost('class_queries_logits', cls.data as Float32Array, cls.shape);
+    // The model pass and the NaN / Inf count over its mask logits are submitted without a wait;
+    // the class logits and the counts (and a GPU frame's pixels) come back in one readback.
+    const fwd = await this.model.forward({ images: [input] }, { outputs: [], task });
     const masks = fwd.graph.outputBuffer('masks_queries_logits');
-    await this.finite.assertFinite('masks_queries_logits', masks);
+    const finite = await this.finite.run('masks_queries_logits', masks);
+    const fromGpu = input instanceof GpuImage;
+    const [read, counts] = await CompiledGraph.readMany(this.gpu, [{ graph: fwd.graph, names: fromGpu ? ['class_queries_logits', 'image.0'] : ['class_queries_logits'] }, { graph: finite, names: ['counts'] }]);
+    const image: RgbaImage = fromGpu ? { width: input.width, height: input.height, data: new Uint8ClampedArray((read?.get('image.0') as Uint32Array).buffer) } : input;
+    this.uploads.set(fwd.graph, image);
+    this.uploadedTo.set(image, fwd.graph);
+    const clsData = read?.get('class_queries_logits') as Float32Array | undefined;
+    if (!clsData) throw new GpuError('Segmenter', 'model produced no class logits');
+    const cls = { shape: fwd.graph.tensor('class_queries_logits').shape, data: clsData };
+    assertFiniteHost('class_queries_logits', cls.data, cls.shape);
+    this.finite.check('masks_queries_logits', masks.shape, counts?.get('counts') as Uint32Array);
     const logits = { classLogits: { shape: cls.shape, data: cls.data as Float32Array }, maskLogits: { shape: masks.shape, buffer: masks.buffer, byteOffset: masks.byteOffset } };
     this.last = { image, task, logits, timings: { ...fwd.timings, model: performance.now() - t0 } };
     return this.postProcess(task, options, t0);
@@ -244,24 +263,37 @@ export class Segmenter {
     return this.queue.run(() => this.overlayBufferNow(seg, image, segments, style));
   }
 
+  /** The model-input buffer (u32 [h, w]) that still holds `image`'s pixels, if any: the overlay reads them there. */
+  private uploadedImage(image: RgbaImage): { buffer: GPUBuffer; byteOffset: number; byteLength: number } | undefined {
+    const graph = this.uploadedTo.get(image);
+    if (!graph || graph.isDisposed || this.uploads.get(graph) !== image) return undefined;
+    const input = graph.inputBuffer('image.0');
+    return input.shape[0] === image.height && input.shape[1] === image.width ? input : undefined;
+  }
+
   private async overlayBufferNow(seg: ImageSegmentation, image: RgbaImage, segments: readonly SegmentInfo[], style: OverlayStyle): Promise<{ graph: CompiledGraph; name: string; width: number; height: number }> {
     if (this.disposed) throw new GpuError('Segmenter', 'overlay after dispose()');
     if (seg.isStale()) throw new StaleResultError(`overlay of a ${seg.task} result (${seg.width}x${seg.height}) after a later ${seg.task} call reused its label map; draw it before the next segment()/resegment()`);
     const table = this.colours(seg, segments);
-    const key = `${seg.task}|${image.width}x${image.height}|${seg.width}x${seg.height}|${table.length}|${seg.gpu.byteOffset}|${seg.background}|${style.opacity ?? 0.55}|${style.borders ?? true}`;
-    let graph = this.overlays.get(key)?.source === seg.gpu.buffer ? this.overlays.get(key)?.graph : undefined;
+    // The image's pixels are on the GPU already (the model's input) unless a later segment() of
+    // the same size replaced them: then they are uploaded again.
+    const uploaded = this.uploadedImage(image);
+    const key = `${seg.task}|${image.width}x${image.height}|${seg.width}x${seg.height}|${table.length}|${seg.gpu.byteOffset}|${seg.background}|${style.opacity ?? 0.55}|${style.borders ?? true}|${uploaded ? 'model-input' : 'upload'}`;
+    const hit = this.overlays.get(key);
+    let graph = hit?.source === seg.gpu.buffer && hit.image === uploaded?.buffer ? hit.graph : undefined;
     if (!graph) {
       for (const [k, old] of this.overlays) if (k.startsWith(`${seg.task}|`)) (old.graph.dispose(), this.overlays.delete(k));
       const g = new GraphBuilder(this.gpu.limits.maxComputeWorkgroupsPerDimension);
       const map = g.external('label_map', seg.gpu, [seg.height, seg.width], 'i32');
-      const out = ops.overlay(g, g.input('image', [image.height, image.width], 'u32'), map, g.input('colours', [table.length], 'u32'), {
+      const pixels = uploaded ? g.external('image', uploaded, [image.height, image.width], 'u32') : g.input('image', [image.height, image.width], 'u32');
+      const out = ops.overlay(g, pixels, map, g.input('colours', [table.length], 'u32'), {
         base: 0, background: seg.background, opacity: style.opacity ?? 0.55, borders: style.borders ?? true,
       });
       g.output('overlay', out);
       graph = await CompiledGraph.compile(this.gpu, g, this.gpu.pipelines, { label: 'overlay' });
-      this.overlays.set(key, { graph, source: seg.gpu.buffer });
+      this.overlays.set(key, { graph, source: seg.gpu.buffer, image: uploaded?.buffer });
     }
-    await graph.run({ image: rgbaPixels(image), colours: table });
+    await graph.run(uploaded ? { colours: table } : { image: rgbaPixels(image), colours: table });
     return { graph, name: 'overlay', width: seg.width, height: seg.height };
   }
 

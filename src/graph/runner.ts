@@ -1,7 +1,9 @@
 /**
  * Turns a built graph into GPU objects once (buffers, pipelines, bind groups, one uniform buffer
  * with dynamic offsets) and runs it: one command encoder, one compute pass, one submit.
- * Nothing is read back unless asked. Running again creates no GPU object.
+ * A run does not wait for the GPU (unless asked): a later read() maps its staging buffers after
+ * the queue, so run + read is one wait. Nothing is read back unless asked. Running again creates
+ * no GPU object.
  */
 import { GpuError, ShapeError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
@@ -31,8 +33,21 @@ export interface StepTiming {
   readonly ms: number;
 }
 
+export interface RunOptions {
+  /** Wait for the GPU to finish the pass (onSubmittedWorkDone). Default false: only a read waits. */
+  readonly wait?: boolean;
+  /**
+   * Inputs filled on the GPU instead of written from the host: each function records, into the
+   * run's encoder ahead of the pass, the copy into the input's buffer (e.g. a texture copy).
+   */
+  readonly encodeInputs?: Readonly<Record<string, (encoder: GPUCommandEncoder, target: GPUBuffer) => void>>;
+}
+
 export interface RunInfo {
-  /** Wall time from the call to the GPU finishing the pass (the submit's completion). */
+  /**
+   * Wall time from the call to the submit; with `wait` or timestamps (profile), to the GPU
+   * finishing the pass.
+   */
   readonly wallMs: number;
   /** Per-step GPU times when compiled with `profile` and the adapter has timestamps. */
   readonly steps?: readonly StepTiming[];
@@ -184,22 +199,32 @@ export class CompiledGraph {
     return { ...(this.statsValue as GraphStats), buffers: this.owned.length, bytes: this.owned.reduce((a, b) => a + b.size, 0) };
   }
 
-  /** Writes the inputs, records every step into one encoder, submits once, waits for the GPU. */
-  async run(inputs: Readonly<Record<string, HostArray>>): Promise<RunInfo> {
+  /**
+   * Writes the inputs, records every step into one encoder and submits once. Waits for the GPU
+   * only with `wait` (or in debug mode, or to read timestamps): results are read with read(),
+   * or by later graphs on the same queue.
+   */
+  async run(inputs: Readonly<Record<string, HostArray>>, options: RunOptions = {}): Promise<RunInfo> {
     if (this.disposed) throw new GpuError(this.label, 'run() after dispose()');
     this.ctx.assertAlive();
     const t0 = performance.now();
     const { device } = this.ctx;
+    const encoder = device.createCommandEncoder({ label: `maskgpu:${this.label}:pass` });
     for (const [name, t] of this.graph.inputs) {
+      const encode = options.encodeInputs?.[name];
+      if (encode) {
+        encode(encoder, this.storageBuffer.get(t.storage) as GPUBuffer);
+        continue;
+      }
       const data = inputs[name];
       if (!data) throw new ShapeError(this.label, `input '${name}'`, shapeStr(t.shape), 'nothing');
       if (data.length !== numel(t.shape)) throw new ShapeError(this.label, `input '${name}'`, `${numel(t.shape)} elements ${shapeStr(t.shape)}`, `${data.length} elements`);
       device.queue.writeBuffer(this.storageBuffer.get(t.storage) as GPUBuffer, 0, data.buffer, data.byteOffset, data.byteLength);
     }
     if (this.ctx.debug) {
+      if (options.encodeInputs) device.queue.submit([encoder.finish()]);
       await this.runDebug();
     } else {
-      const encoder = device.createCommandEncoder({ label: `maskgpu:${this.label}:pass` });
       if (this.querySet) {
         this.bindings.forEach((b, i) => {
           const pass = encoder.beginComputePass({
@@ -217,12 +242,12 @@ export class CompiledGraph {
         pass.end();
       }
       device.queue.submit([encoder.finish()]);
-      await this.ctx.settle(device.queue.onSubmittedWorkDone(), `${this.label}: pass`);
+      if (options.wait) await this.ctx.settle(device.queue.onSubmittedWorkDone(), `${this.label}: pass`);
     }
-    const wallMs = performance.now() - t0;
-    if (!this.querySet) return { wallMs };
+    if (!this.querySet) return { wallMs: performance.now() - t0 };
     const read = this.queryRead as GPUBuffer;
     await this.ctx.settle(read.mapAsync(GPUMapMode.READ), `${this.label}: timestamps`);
+    const wallMs = performance.now() - t0;
     const ts = new BigInt64Array(read.getMappedRange().slice(0));
     read.unmap();
     const steps = this.bindings.map((b, i) => ({ label: b.step.label, ms: Number((ts[2 * i + 1] as bigint) - (ts[2 * i] as bigint)) / 1e6 }));
@@ -266,14 +291,23 @@ export class CompiledGraph {
     return { buffer: this.storageBuffer.get(t.storage) as GPUBuffer, byteOffset: t.offset * 4, byteLength: numel(t.shape) * 4, shape: t.shape };
   }
 
-  /** Reads outputs back (one encoder, one submit for all). Staging buffers are kept for reuse. */
-  async read(names: readonly string[]): Promise<Map<string, HostArray>> {
+  /** The GPU buffer a graph input is written to (whole buffer, offset 0); valid until dispose(). */
+  inputBuffer(name: string): { buffer: GPUBuffer; byteOffset: number; byteLength: number; shape: readonly number[] } {
+    const t = this.graph.inputs.get(name);
+    if (!t) throw new GpuError(this.label, `no input named '${name}' (have: ${[...this.graph.inputs.keys()].join(', ')})`);
+    return { buffer: this.storageBuffer.get(t.storage) as GPUBuffer, byteOffset: 0, byteLength: numel(t.shape) * 4, shape: t.shape };
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Records the copies of `names` (outputs, or inputs) into this graph's staging buffers (kept for reuse); nothing is submitted. */
+  private encodeRead(encoder: GPUCommandEncoder, names: readonly string[]): { name: string; staging: GPUBuffer; t: Tensor }[] {
     if (this.disposed) throw new GpuError(this.label, 'read() after dispose()');
-    this.ctx.assertAlive();
-    const { device } = this.ctx;
-    const encoder = device.createCommandEncoder({ label: `maskgpu:${this.label}:readback` });
-    const jobs = names.map((name) => {
-      const src = this.outputBuffer(name);
+    return names.map((name) => {
+      const input = this.graph.outputs.has(name) ? undefined : this.graph.inputs.get(name);
+      const src = input ? this.inputBuffer(name) : this.outputBuffer(name);
       const size = ceilTo(Math.max(src.byteLength, 4), 4);
       let staging = this.staging.get(name);
       if (!staging) {
@@ -281,19 +315,41 @@ export class CompiledGraph {
         this.staging.set(name, staging);
       }
       encoder.copyBufferToBuffer(src.buffer, src.byteOffset, staging, 0, src.byteLength);
-      return { name, staging, t: this.tensor(name) };
+      return { name, staging, t: input ?? this.tensor(name) };
     });
-    device.queue.submit([encoder.finish()]);
-    const out = new Map<string, HostArray>();
-    await Promise.all(
-      jobs.map(async ({ name, staging, t }) => {
-        await this.ctx.settle(staging.mapAsync(GPUMapMode.READ), `${this.label}: read ${name}`);
-        const bytes = staging.getMappedRange().slice(0, numel(t.shape) * 4);
-        staging.unmap();
-        out.set(name, t.dtype === 'f32' ? new Float32Array(bytes) : t.dtype === 'u32' ? new Uint32Array(bytes) : new Int32Array(bytes));
+  }
+
+  /** Reads outputs back (one encoder, one submit for all). Staging buffers are kept for reuse. */
+  async read(names: readonly string[]): Promise<Map<string, HostArray>> {
+    const [out] = await CompiledGraph.readMany(this.ctx, [{ graph: this, names }]);
+    return out as Map<string, HostArray>;
+  }
+
+  /**
+   * Reads outputs of several graphs on one device in one readback: one encoder and one submit
+   * for all the copies, then every staging buffer mapped at once (one wait). One map per request.
+   */
+  static async readMany(ctx: GpuContext, requests: readonly { readonly graph: CompiledGraph; readonly names: readonly string[] }[]): Promise<Map<string, HostArray>[]> {
+    for (const r of requests) if (r.graph.disposed) throw new GpuError(r.graph.label, 'read() after dispose()');
+    if (requests.every((r) => r.names.length === 0)) return requests.map(() => new Map());
+    ctx.assertAlive();
+    const encoder = ctx.device.createCommandEncoder({ label: `maskgpu:${requests.map((r) => r.graph.label).join('+')}:readback` });
+    const jobs = requests.map((r) => ({ graph: r.graph, copies: r.graph.encodeRead(encoder, r.names) }));
+    ctx.device.queue.submit([encoder.finish()]);
+    return Promise.all(
+      jobs.map(async ({ graph, copies }) => {
+        const out = new Map<string, HostArray>();
+        await Promise.all(
+          copies.map(async ({ name, staging, t }) => {
+            await ctx.settle(staging.mapAsync(GPUMapMode.READ), `${graph.label}: read ${name}`);
+            const bytes = staging.getMappedRange().slice(0, numel(t.shape) * 4);
+            staging.unmap();
+            out.set(name, t.dtype === 'f32' ? new Float32Array(bytes) : t.dtype === 'u32' ? new Uint32Array(bytes) : new Int32Array(bytes));
+          }),
+        );
+        return out;
       }),
     );
-    return out;
   }
 
   async readOne(name: string): Promise<HostArray> {

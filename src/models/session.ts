@@ -9,6 +9,7 @@ import { GpuError, ShapeError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { checkFootprint, extrapolateFootprint, type Footprint, type MemoryBudget } from '../graph/footprint.ts';
 import { CompiledGraph, type HostArray, type StepTiming } from '../graph/runner.ts';
+import { GpuImage } from '../gpu/external-image.ts';
 import { checkRgba, rgbaPixels, type RgbaImage } from '../image.ts';
 import type { LoadProgress } from '../weights/safetensors.ts';
 import { WeightStore } from '../weights/store.ts';
@@ -39,12 +40,13 @@ export interface LoadOptions {
 
 export type ForwardInput =
   | { readonly pixelValues: Float32Array; readonly shape: readonly [number, 3, number, number] }
-  | { readonly images: readonly RgbaImage[] };
+  /** RGBA8 pixels from the host, or frames already on the GPU (GpuImage: copied in the model's encoder). */
+  | { readonly images: readonly (RgbaImage | GpuImage)[] };
 
 export interface ForwardOptions {
   /** Also read back every intermediate (named as HF's outputs). */
   readonly intermediates?: boolean;
-  /** Read back these outputs (default: class_queries_logits, masks_queries_logits). */
+  /** Read back these outputs (default: class_queries_logits, masks_queries_logits); [] reads nothing (the outputs stay on the GPU, in `graph`). */
   readonly outputs?: readonly string[];
   /** The task prompt, for families whose model takes one (OneFormer; required there). */
   readonly task?: Task;
@@ -186,6 +188,7 @@ export class SegmentationModel {
     const t0 = performance.now();
     let modelInput: ModelInput;
     const feeds: Record<string, HostArray> = {};
+    const encodeInputs: Record<string, (encoder: GPUCommandEncoder, target: GPUBuffer) => void> = {};
     if ('pixelValues' in input) {
       const [B, C, H, W] = input.shape;
       if (C !== 3 || input.pixelValues.length !== B * C * H * W) throw new ShapeError(this.spec.displayName, 'pixel_values', `[B, 3, H, W] with ${B * 3 * H * W} values`, `${input.pixelValues.length} values for [${input.shape.join(', ')}]`);
@@ -194,6 +197,10 @@ export class SegmentationModel {
     } else {
       if (!this.preprocessor) throw new GpuError(this.spec.displayName, 'this checkpoint has no preprocessor_config.json: pass pixelValues, or a checkpoint with one');
       input.images.forEach((img, i) => {
+        if (img instanceof GpuImage) {
+          encodeInputs[`image.${i}`] = (encoder, target) => img.encodeInto(encoder, target);
+          return;
+        }
         checkRgba(img, `image ${i}`);
         feeds[`image.${i}`] = rgbaPixels(img);
       });
@@ -204,14 +211,15 @@ export class SegmentationModel {
     Object.assign(feeds, extra);
     const intermediates = options.intermediates ?? false;
     const { graph, geometry, names } = await this.graphFor(modelInput, intermediates);
-    const info = await graph.run(feeds);
+    const tRun = performance.now();
+    const info = await graph.run(feeds, { encodeInputs });
     const want = options.outputs ?? (intermediates ? names.filter((n) => !n.startsWith('debug.attention_mask_raw')) : ['class_queries_logits', 'masks_queries_logits']);
     const read = await graph.read(want);
     const outputs = new Map<string, OutputTensor>();
     for (const [k, v] of read) outputs.set(k, { shape: graph.tensor(k).shape, data: v });
     // The family's extra inputs are part of HF's processor output (OneFormer: task_inputs, ids as floats).
     if (intermediates) for (const [k, v] of Object.entries(extra)) outputs.set(k, { shape: [batch, v.length / batch], data: v });
-    const timings: Record<string, number> = { ...(info.steps ? stageTimings(info.steps) : {}), gpu_pass_wall: info.wallMs, total: performance.now() - t0 };
+    const timings: Record<string, number> = { ...(info.steps ? stageTimings(info.steps) : {}), gpu_pass_wall: info.steps ? info.wallMs : performance.now() - tRun, total: performance.now() - t0 };
     return { outputs, timings, ...(info.steps ? { steps: info.steps } : {}), ...(geometry ? { geometry } : {}), graph };
   }
 

@@ -15,6 +15,7 @@ import { buildPage, launchChromium, serveStatic, type Chromium, type OpenedPage,
 import { mapDiff } from './demo-helpers.ts';
 import type { LibraryPage, PageLoad } from './library/protocol.ts';
 import { FIXTURES, readJson, readTensors } from '../fixture-files.ts';
+import { readImage } from '../../src/cli/node-io.ts';
 import { GATED_TOKEN, startFakeHub, testRepos, type FakeHub } from '../hub-server.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -149,6 +150,29 @@ describe('Segmenter in a Web Worker', () => {
     console.log(`worker canvas screenshot ${png.width}x${png.height}: ${colours.size} distinct colours (out/e2e/worker-canvas.png)`);
     expect(colours.size).toBeGreaterThan(8);
     await opened.page.evaluate(() => (window.__lib as LibraryPage).disposeWorker());
+    expect(opened.errors.slice(errorsBefore)).toEqual([]);
+  });
+});
+
+describe('browser frames to the GPU (copyExternalImageToTexture)', () => {
+  it('ImageBitmap and VideoFrame of the same RGBA bytes give the label maps, segments and image of the bytes path exactly', async () => {
+    const img = readImage(join(TINY, 'image0.png'));
+    // 120 px rows (480 bytes) go through the padded row copy; 64 px rows (256 bytes) copy directly.
+    const crop64 = { width: 64, height: 40, data: new Uint8ClampedArray(64 * 40 * 4) };
+    for (let y = 0; y < 40; y++) crop64.data.set(img.data.subarray((y + 10) * img.width * 4 + 16 * 4, (y + 10) * img.width * 4 + 80 * 4), y * 64 * 4);
+    const images = [img, crop64].map((i) => ({ width: i.width, height: i.height, rgba: Array.from(i.data) }));
+    const errorsBefore = opened.errors.length;
+    const runs = await opened.page.evaluate((im) => (window.__lib as LibraryPage).gpuFrames('./fixtures/tiny/', im), images);
+    for (const r of runs) {
+      const ref = runs.find((b) => b.kind === 'bytes' && b.task === r.task && b.width === r.width && b.height === r.height);
+      if (!ref) throw new Error('no bytes run');
+      const diff = r.labelMap.reduce((n, v, i) => n + (v === ref.labelMap[i] ? 0 : 1), 0);
+      console.log(`${r.width}x${r.height} ${r.task} ${r.kind}: ${diff} of ${r.labelMap.length} label-map pixels differ from the bytes path; ${r.segments.length} segments; image bytes equal: ${r.imageEqual}`);
+      expect(r.imageEqual, `${r.kind} ${r.width}x${r.height} result.image`).toBe(true);
+      expect(diff, `${r.kind} ${r.task} ${r.width}x${r.height} label map`).toBe(0);
+      expect(r.segments, `${r.kind} ${r.task} ${r.width}x${r.height} segments`).toEqual(ref.segments);
+    }
+    expect(runs.length).toBe(2 * 3 * 2);
     expect(opened.errors.slice(errorsBefore)).toEqual([]);
   });
 });

@@ -4,8 +4,8 @@
  * `window.__lib.runWorker` runs Segmenter in a Web Worker (worker.ts) on a transferred
  * OffscreenCanvas and an ImageBitmap while the main thread records long tasks and frames.
  */
-import { DownloadError, Segmenter, WeightError, type LoadProgress } from '../../../src/index.ts';
-import type { LibraryPage, PageLoad, WorkerReply, WorkerRequest, WorkerRun } from './protocol.ts';
+import { DownloadError, Segmenter, WeightError, type ImageSource, type LoadProgress } from '../../../src/index.ts';
+import type { GpuFramesRun, LibraryPage, PageLoad, WorkerReply, WorkerRequest, WorkerRun } from './protocol.ts';
 
 declare global {
   interface Window {
@@ -120,8 +120,39 @@ function disposeWorker(): Promise<void> {
   });
 }
 
+/**
+ * The same RGBA bytes segmented as bytes, as an ImageBitmap and as a VideoFrame (the latter two go
+ * to the GPU with copyExternalImageToTexture): label maps, segments and result.image of each.
+ */
+async function gpuFrames(checkpoint: string, images: readonly { width: number; height: number; rgba: number[] }[]): Promise<GpuFramesRun[]> {
+  const seg = await Segmenter.load(new URL(checkpoint, location.href).href);
+  try {
+    const runs: GpuFramesRun[] = [];
+    for (const { width, height, rgba } of images) {
+      const data = new Uint8ClampedArray(rgba);
+      const bitmap = await createImageBitmap(new ImageData(data, width, height), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+      const frame = new VideoFrame(data, { format: 'RGBA', codedWidth: width, codedHeight: height, timestamp: 0 });
+      const sources: [string, ImageSource][] = [['bytes', { width, height, data }], ['ImageBitmap', bitmap], ['VideoFrame', frame]];
+      for (const [kind, source] of sources) {
+        for (const task of ['panoptic', 'semantic'] as const) {
+          const r = await seg.segment(source, { task });
+          const map = await r.labelMap();
+          const imageEqual = r.image.data.length === data.length && r.image.data.every((v, i) => v === data[i]);
+          runs.push({ kind, task, width, height, labelMap: Array.from(map), segments: r.segments.map((s) => ({ id: s.id, labelId: s.labelId, score: s.score, area: s.area })), imageEqual });
+        }
+      }
+      frame.close();
+      bitmap.close();
+    }
+    return runs;
+  } finally {
+    seg.dispose();
+  }
+}
+
 window.__lib = {
   load,
+  gpuFrames,
   clearCache: (name) => caches.delete(name),
   runWorker,
   disposeWorker,

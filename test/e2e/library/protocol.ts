@@ -63,4 +63,17 @@ export interface LibraryPage {
   clearCache(name: string): Promise<boolean>;
   runWorker(checkpoint: string, imageUrl: string, task: Task, targetSize: [number, number]): Promise<WorkerRun>;
   disposeWorker(): Promise<void>;
+  gpuFrames(checkpoint: string, images: readonly { width: number; height: number; rgba: number[] }[]): Promise<GpuFramesRun[]>;
+}
+
+/** One segment() of test/e2e/library/main.ts gpuFrames: the source kind, what came back. */
+export interface GpuFramesRun {
+  readonly kind: string;
+  readonly task: Task;
+  readonly width: number;
+  readonly height: number;
+  readonly labelMap: number[];
+  readonly segments: { id: number; labelId: number; score: number; area: number }[];
+  /** result.image equals the bytes the source was made from. */
+  readonly imageEqual: boolean;
 }
