@@ -201,6 +201,8 @@ export class GraphBuilder {
   }
 
   output(name: string, t: Tensor): void {
+    // Outputs are read back as 32-bit arrays; f16 exists only for weights.
+    if (t.dtype === 'f16') throw new UnsupportedError(`graph output '${name}' ('${t.name}') is an f16 weight; outputs are 32-bit`);
     this.outputs.set(name, t);
   }
 }

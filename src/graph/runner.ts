@@ -151,7 +151,7 @@ export class CompiledGraph {
         const buffer = this.storageBuffer.get(t.storage);
         if (!buffer) throw new GpuError(step.label, `tensor '${t.name}' has no buffer (read before any step writes it?)`);
         const size = Math.min(buffer.size, maxBinding);
-        if ((t.offset + numel(t.shape)) * 4 > size) {
+        if ((t.offset + numel(t.shape)) * (t.dtype === 'f16' ? 2 : 4) > size) {
           throw new GpuError(step.label, `tensor '${t.name}' ${shapeStr(t.shape)} lies beyond the ${size}-byte binding limit`);
         }
         entries.push({ binding: j + 1, resource: { buffer, offset: 0, size } });
