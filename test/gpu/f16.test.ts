@@ -7,11 +7,11 @@
  * - f16-B matmul kernels (register and tiled) vs test/ref/matmul.ts on awkward shapes, with B
  *   rounded to f16 by test/ref/half.ts: same tolerance as the f32 kernels (1e-5 abs + 1e-5 rel),
  *   since widening f16 to f32 is exact and accumulation is f32.
- * - Both Mask2Former fixtures (tiny; tiny-odd, a batch of 2) loaded with f16 weights, under both
- *   kernel policies, vs HF's logits: max abs error <= F16_LOGITS_TOL * max|reference| (the f32
+ * - Every family's fixtures (Mask2Former tiny and tiny-odd, MaskFormer Swin and ResNet,
+ *   OneFormer with its panoptic prompt) loaded with f16 weights, under both kernel policies, vs HF's logits: max abs error <= F16_LOGITS_TOL * max|reference| (the f32
  *   path is held to 1e-4 in test/parity); the tiny checkpoint's weight bytes f16 vs f32.
- * - Label maps of the post-processed result (semantic / instance / panoptic, each fixture image)
- *   in f16 vs f32 on the same adapter: % of pixels equal printed, >= F16_MAP_AGREEMENT asserted.
+ * - Label maps of the post-processed result (semantic / instance / panoptic, each image of the
+ *   Mask2Former fixtures; the other families' post-processing is not in the engine yet) in f16 vs f32 on the same adapter: % of pixels equal printed, >= F16_MAP_AGREEMENT asserted.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -126,7 +126,8 @@ describe.skipIf(skipReason !== '')('f16-weight matmul vs the CPU reference (lava
 const FIXTURE_NAMES = ['tiny', 'tiny-odd'] as const;
 const fixtureDir = (name: string): string => join(FIXTURES, 'mask2former', name);
 
-describe.skipIf(skipReason !== '')('mask2former fixtures with f16 weights (lavapipe)', () => {
+
+describe.skipIf(skipReason !== '')('fixtures with f16 weights (lavapipe)', () => {
   it('tiny: linear weights kept f16, half their bytes', async () => {
     const ckpt = await checkpointFromDir(fixtureDir('tiny'));
     const m16 = await SegmentationModel.load(ctx16 as GpuContext, ckpt);
@@ -146,9 +147,13 @@ describe.skipIf(skipReason !== '')('mask2former fixtures with f16 weights (lavap
     }
   });
 
-  for (const name of FIXTURE_NAMES) for (const kernels of ['cpu', 'gpu'] as const) {
+  // Every family's fixtures (the same load path keeps each family's linear weights f16);
+  // OneFormer with its panoptic task prompt (HF's outputs under 'panoptic.').
+  const logitFixtures = [...FIXTURE_NAMES.map((n) => `mask2former/${n}`), 'maskformer/swin-tiny', 'maskformer/resnet-tiny', 'oneformer/swin-tiny'];
+  for (const name of logitFixtures) for (const kernels of ['cpu', 'gpu'] as const) {
     it(`${name} (${kernels} kernels): logits within ${F16_LOGITS_TOL} x max|HF value|`, async () => {
-      const dir = fixtureDir(name);
+      const dir = join(FIXTURES, name);
+      const task = name.startsWith('oneformer/') ? ('panoptic' as const) : undefined;
       const expected = await readTensors(join(dir, 'expected.safetensors'));
       const ctx = await requestNodeGpu({ kernels });
       const model = await SegmentationModel.load(ctx, await checkpointFromDir(dir));
@@ -161,9 +166,9 @@ describe.skipIf(skipReason !== '')('mask2former fixtures with f16 weights (lavap
         const f16Steps = steps.filter((st) => st.kernel.name === (kernels === 'gpu' ? 'matmul-tiled-f16' : 'matmul-f16')).length;
         console.log(`${name} ${kernels} kernels: ${f16Steps} of ${steps.length} steps read f16 weights`);
         expect(f16Steps).toBeGreaterThan(0);
-        const r = await model.forward({ pixelValues: pv.data as Float32Array, shape });
+        const r = await model.forward({ pixelValues: pv.data as Float32Array, shape }, task ? { task } : {});
         for (const out of ['class_queries_logits', 'masks_queries_logits']) {
-          const ref = expected.get(out);
+          const ref = expected.get(task ? `${task}.${out}` : out);
           if (!ref) throw new Error(`${name}: no ${out} in the fixture`);
           const e = maxErrors(r.outputs.get(out)?.data as Float32Array, ref.data as Float32Array);
           console.log(`${name} ${kernels} kernels, ${ctx.weightDtype} weights: ${out} vs HF max abs ${e.maxAbs.toExponential(2)} = ${(e.maxAbs / e.maxRef).toExponential(2)} x max|ref| ${e.maxRef.toFixed(3)} (tol ${F16_LOGITS_TOL})`);
@@ -176,9 +181,10 @@ describe.skipIf(skipReason !== '')('mask2former fixtures with f16 weights (lavap
     });
   }
 
-  for (const name of FIXTURE_NAMES) {
+  // Mask2Former only: the other families' post-processing is not in the engine yet.
+  for (const name of FIXTURE_NAMES.map((n) => `mask2former/${n}`)) {
     it(`${name}: post-processed label maps agree with f32 on >= ${100 * F16_MAP_AGREEMENT}% of pixels`, async () => {
-      const dir = fixtureDir(name);
+      const dir = join(FIXTURES, name);
       const ckpt = await checkpointFromDir(dir);
       const s16 = await Segmenter.load(ckpt, { gpu: ctx16 as GpuContext });
       const s32 = await Segmenter.load(ckpt, { gpu: ctx32 as GpuContext });
