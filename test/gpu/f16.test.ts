@@ -128,7 +128,7 @@ const fixtureDir = (name: string): string => join(FIXTURES, 'mask2former', name)
 
 
 describe.skipIf(skipReason !== '')('fixtures with f16 weights (lavapipe)', () => {
-  it('tiny: linear weights kept f16, half their bytes', async () => {
+  it('tiny: linear weights kept f16, half their bytes; a graph reading one as f32 is refused', async () => {
     const ckpt = await checkpointFromDir(fixtureDir('tiny'));
     const m16 = await SegmentationModel.load(ctx16 as GpuContext, ckpt);
     const m32 = await SegmentationModel.load(ctx32 as GpuContext, ckpt);
@@ -141,6 +141,12 @@ describe.skipIf(skipReason !== '')('fixtures with f16 weights (lavapipe)', () =>
       // Every f16 tensor holds its elements in 2 bytes (plus at most 2 bytes of padding, 16-byte minimum).
       for (const k of halfKeys) expect(m16.weights.buffer(k).size).toBeLessThanOrEqual(Math.max(16, 2 * m16.weights.shape(k).reduce((a, b) => a * b, 1) + 2));
       expect(m16.weights.bytes).toBeLessThan(m32.weights.bytes);
+      // A graph that declares a half-stored weight as f32 is refused when it is compiled.
+      const key = halfKeys[0] as string;
+      const [n, k] = m16.weights.shape(key) as [number, number];
+      const g = new GraphBuilder(ctx16?.limits.maxComputeWorkgroupsPerDimension);
+      g.output('y', ops.linear(g, g.input('x', [2, k]), g.weight(key, [n, k]), null));
+      await expect(CompiledGraph.compile(ctx16 as GpuContext, g, (ctx16 as GpuContext).pipelines, { weights: m16.weights })).rejects.toThrow(/stored as f16 but the graph reads it as f32/);
     } finally {
       m16.dispose();
       m32.dispose();
