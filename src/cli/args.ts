@@ -32,6 +32,8 @@ export const SEGMENT_USAGE = `usage: maskgpu segment (--image FILE [FILE ...] | 
   --opacity X             overlay opacity, 0..1 (default 0.55)
   --max-pixels N          refuse images over N pixels, read from the header (default ${DEFAULT_MAX_PIXELS})
   --exif-orientation M    ignore (default: pixels as stored, as HF) or apply (as viewers show)
+  --precision P           auto (default: linear weights f16 where the adapter has shader-f16)
+                          or f32 (every weight f32: HF-exact results)
   --json                  JSON lines on stdout: one object per image, then a summary
   -h, --help              this text
 
@@ -50,8 +52,16 @@ export interface SegmentArgs {
   readonly opacity: number;
   readonly maxPixels: number;
   readonly exifOrientation: 'ignore' | 'apply';
+  readonly precision: 'auto' | 'f32';
   readonly json: boolean;
   readonly help: boolean;
+}
+
+/** `--precision auto|f32` (the device's weight precision, see GpuOptions.precision). */
+export function parsePrecision(v: string | undefined): 'auto' | 'f32' {
+  const p = v ?? 'auto';
+  if (p !== 'auto' && p !== 'f32') throw new UsageError(`--precision must be auto or f32, got '${p}'`);
+  return p;
 }
 
 function unit(v: string | undefined, flag: string, fallback: number): number {
@@ -95,7 +105,7 @@ export function parseSegmentArgs(args: readonly string[]): SegmentArgs {
         model: { type: 'string' }, image: { type: 'string', multiple: true }, images: { type: 'string' }, 'out-dir': { type: 'string' },
         task: { type: 'string' }, threshold: { type: 'string' }, 'mask-threshold': { type: 'string' }, overlap: { type: 'string' },
         fuse: { type: 'string' }, opacity: { type: 'string' }, 'max-pixels': { type: 'string' }, 'exif-orientation': { type: 'string' },
-        json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+        precision: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
       },
       allowPositionals: true,
       strict: true,
@@ -124,11 +134,12 @@ export function parseSegmentArgs(args: readonly string[]): SegmentArgs {
   }
   const exif = v['exif-orientation'] ?? 'ignore';
   if (exif !== 'ignore' && exif !== 'apply') throw new UsageError(`--exif-orientation must be ignore or apply, got '${exif}'`);
+  const precision = parsePrecision(v.precision);
   const out: Omit<SegmentArgs, 'images'> = {
     model: v.model, outDir: v['out-dir'], task,
     threshold: unit(v.threshold, 'threshold', 0.5), maskThreshold: unit(v['mask-threshold'], 'mask-threshold', 0.5),
     overlap: unit(v.overlap, 'overlap', 0.8), fuse, opacity: unit(v.opacity, 'opacity', 0.55),
-    maxPixels, exifOrientation: exif, json: v.json, help: v.help,
+    maxPixels, exifOrientation: exif, precision, json: v.json, help: v.help,
   };
   if (v.help) return { ...out, images: [] };
   const listed = [...(v.image ?? []), ...positionals];

@@ -1,7 +1,7 @@
 /**
  * The maskgpu command line (Node, Dawn; SwiftShader on machines without a GPU).
  *   maskgpu segment (--image FILE ... | --images DIR) [--out-dir DIR] ...   (segment.ts, args.ts)
- *   maskgpu infer --model DIR --image FILE --out OUT.safetensors [--task T] [--pixel-values FILE] [--intermediates]
+ *   maskgpu infer --model DIR --image FILE --out OUT.safetensors [--task T] [--pixel-values FILE] [--intermediates] [--precision auto|f32]
  *   maskgpu --version
  * Any error: exit code 1 with a one-line reason on stderr (usage errors add the usage text).
  */
@@ -14,21 +14,23 @@ import { SegmentationModel, type ForwardResult } from '../models/session.ts';
 import { streamSafetensors, toFloat32, writeSafetensors, type WritableTensor } from '../weights/safetensors.ts';
 import { readImage } from '../image-io/index.ts';
 import { checkpointFromDir } from './node-io.ts';
-import { parseSegmentArgs, SEGMENT_USAGE, UsageError } from './args.ts';
+import { parsePrecision, parseSegmentArgs, SEGMENT_USAGE, UsageError } from './args.ts';
 import { processSinks, type Sinks } from './progress.ts';
 import { runSegment } from './segment.ts';
 import type { Task } from '../post/segment.ts';
 import pkg from '../../package.json';
 
 const INFER_USAGE = `usage: maskgpu infer --model DIR --image FILE --out OUT.safetensors [--task semantic|instance|panoptic]
-                     [--pixel-values FILE.safetensors] [--intermediates]
+                     [--pixel-values FILE.safetensors] [--intermediates] [--precision auto|f32]
 
   Runs the checkpoint's model (MaskFormer, Mask2Former or OneFormer, from config.json's model_type)
   on one image (preprocessed on the GPU as the checkpoint's preprocessor_config.json says, or
   pixel_values taken from a safetensors file) and writes class_queries_logits, masks_queries_logits
   (F32) to OUT; --intermediates adds every intermediate under the names of HF's outputs. OneFormer
   needs --task (its prompt "the task is <task>", tokenised with the checkpoint's CLIP tokenizer; with
-  --intermediates task_inputs is written too, as I64 like HF's processor output).`;
+  --intermediates task_inputs is written too, as I64 like HF's processor output). --precision f32
+  keeps every weight f32 (HF-exact); auto (default) keeps linear weights f16 where the adapter has
+  shader-f16.`;
 
 const USAGE = `usage: maskgpu <command> [options]
 
@@ -81,6 +83,7 @@ async function infer(args: string[]): Promise<void> {
         'pixel-values': { type: 'string' },
         intermediates: { type: 'boolean', default: false },
         task: { type: 'string' },
+        precision: { type: 'string' },
       },
       strict: true,
     });
@@ -93,7 +96,7 @@ async function infer(args: string[]): Promise<void> {
   if (task !== undefined && !['semantic', 'instance', 'panoptic'].includes(task)) throw new UsageError(`--task must be semantic, instance or panoptic, got '${values.task}'`);
   if (!values.out) throw new UsageError('--out OUT.safetensors is required');
   if (!values.image && !values['pixel-values']) throw new UsageError('--image FILE or --pixel-values FILE is required');
-  const ctx = await requestNodeGpu();
+  const ctx = await requestNodeGpu({ precision: parsePrecision(values.precision) });
   try {
     console.log(`adapter: ${ctx.adapterName}`);
     const t0 = performance.now();

@@ -51,7 +51,7 @@ export async function runSegment(args: SegmentArgs, sinks: Sinks): Promise<numbe
     if (!args.json) sinks.out(text);
   };
 
-  const gpu = await requestNodeGpu();
+  const gpu = await requestNodeGpu({ precision: args.precision });
   try {
     const t0 = sinks.now();
     const segmenter = await Segmenter.load(source, { gpu, profile: process.env.MASKGPU_PROFILE === '1' });

@@ -40,11 +40,20 @@ export interface GpuOptions {
    */
   readonly kernels?: KernelChoice;
   /**
+   * Weight precision: 'auto' (default) keeps matmul / linear weights as f16 in GPU memory when
+   * the adapter has `shader-f16` (half their memory and upload; matmul accumulates in f32);
+   * 'f32' keeps every weight f32 (bit-for-bit the f32 results).
+   */
+  readonly precision?: WeightPrecision;
+  /**
    * Caps workgroups per dispatch dimension below the adapter's limit, so that tests exercise
    * dispatch folding (over y/z) with few workgroups.
    */
   readonly maxWorkgroupsPerDimension?: number;
 }
+
+/** See `GpuOptions.precision`. */
+export type WeightPrecision = 'auto' | 'f32';
 
 /** A device plus what maskgpu learned about it. Owns the device: `dispose()` destroys it. */
 export class GpuContext {
@@ -54,6 +63,11 @@ export class GpuContext {
   readonly pipelines: PipelineCache;
   /** The kernel variants graphs built for this device use (see `policy.ts`). */
   readonly policy: KernelPolicy;
+  /**
+   * How models loaded on this device store matmul / linear weights: 'f16' when the adapter has
+   * `shader-f16` and the user did not ask for `precision: 'f32'`.
+   */
+  readonly weightDtype: 'f32' | 'f16';
 
   constructor(
     readonly device: GPUDevice,
@@ -64,8 +78,10 @@ export class GpuContext {
     private readonly keepAlive: unknown,
     onLost: ((error: DeviceLostError) => void) | undefined,
     kernels: KernelChoice = 'auto',
+    precision: WeightPrecision = 'auto',
   ) {
     this.policy = choosePolicy({ info: adapterInfo, limits, features }, kernels);
+    this.weightDtype = precision === 'auto' && features.shaderF16 ? 'f16' : 'f32';
     this.pipelines = new PipelineCache(device, debug, this.policy.compileConcurrency);
     void device.lost.then((info) => {
       if (this.disposed) return;
@@ -78,7 +94,7 @@ export class GpuContext {
   get adapterName(): string {
     const { vendor, architecture, description, isFallbackAdapter } = this.adapterInfo;
     const name = [vendor, architecture, description].filter((s) => s.length > 0).join(' ') || 'unknown adapter';
-    return `${isFallbackAdapter ? `${name} (fallback/CPU)` : name}, ${this.policy.name} kernels`;
+    return `${isFallbackAdapter ? `${name} (fallback/CPU)` : name}, ${this.policy.name} kernels, ${this.weightDtype} weights`;
   }
 
   /** Throws the DeviceLostError if the device was lost. Called before each pass. */
@@ -203,5 +219,6 @@ export async function requestGpu(options: GpuOptions = {}): Promise<GpuContext> 
     options.keepAlive,
     options.onLost,
     options.kernels ?? 'auto',
+    options.precision ?? 'auto',
   );
 }

@@ -18,6 +18,16 @@ export interface KernelDef {
   readonly bindings: readonly BindingAccess[];
   /** `override` constants the TS side must pass (no defaults in WGSL: TS is the one source). */
   readonly overrides: readonly string[];
+  /**
+   * Storage bindings (indices into `bindings`) declared `array<f16>` in the WGSL: the kernel
+   * needs `shader-f16`, and exactly these bindings take f16 tensors (checked per step).
+   */
+  readonly f16Bindings?: readonly number[];
+  /**
+   * Bindings of an f32 kernel whose op switches to an f16 variant when the tensor there is f16
+   * (matmul's B): a checkpoint tensor used only at such bindings may be stored as f16.
+   */
+  readonly f16Capable?: readonly number[];
 }
 
 export type Constants = Readonly<Record<string, number | boolean>>;

@@ -5,9 +5,10 @@
  */
 import type { Constants, KernelDef } from '../gpu/kernel.ts';
 import { CPU_POLICY, type KernelPolicy } from '../gpu/policy.ts';
-import { GpuError, ShapeError } from '../errors.ts';
+import { GpuError, ShapeError, UnsupportedError } from '../errors.ts';
 
-export type DType = 'f32' | 'u32' | 'i32';
+/** Element types of tensors; 'f16' only for checkpoint tensors stored half (see weights/store.ts). */
+export type DType = 'f32' | 'u32' | 'i32' | 'f16';
 
 /** A view into a storage: element offset + contiguous shape. */
 export interface Tensor {
@@ -100,9 +101,12 @@ export class GraphBuilder {
     return t;
   }
 
-  /** A checkpoint tensor, bound at plan time to the weight store's buffer of the same key. */
-  weight(key: string, shape: readonly number[]): Tensor {
-    return this.declare('weight', key, shape, 'f32');
+  /**
+   * A checkpoint tensor, bound at plan time to the weight store's buffer of the same key;
+   * `dtype` is how the store holds it ('f16' for half-precision weights).
+   */
+  weight(key: string, shape: readonly number[], dtype: 'f32' | 'f16' = 'f32'): Tensor {
+    return this.declare('weight', key, shape, dtype);
   }
 
   /**
@@ -144,7 +148,8 @@ export class GraphBuilder {
   }
 
   /** The same bits seen as another 32-bit type. */
-  bitcast(t: Tensor, dtype: DType): Tensor {
+  bitcast(t: Tensor, dtype: Exclude<DType, 'f16'>): Tensor {
+    if (t.dtype === 'f16') throw new ShapeError('bitcast', t.name, 'a 32-bit tensor', 'dtype f16');
     return { ...t, dtype };
   }
 
@@ -158,6 +163,14 @@ export class GraphBuilder {
     if (bindings.length !== kernel.bindings.length) {
       throw new GpuError(step.label, `kernel ${kernel.name} takes ${kernel.bindings.length} buffers, got ${bindings.length}`);
     }
+    // f16 tensors go exactly where the kernel declares array<f16>: anything else would read
+    // half-precision bits as f32 (a silent wrong answer).
+    bindings.forEach((t, i) => {
+      const wantsF16 = kernel.f16Bindings?.includes(i) ?? false;
+      if ((t.dtype === 'f16') !== wantsF16) {
+        throw new UnsupportedError(`${this.label(step.label)}: kernel ${kernel.name} binding ${i} ('${t.name}') takes ${wantsF16 ? 'f16' : '32-bit'} data, got dtype ${t.dtype} ${shapeStr(t.shape)}`);
+      }
+    });
     // A buffer written in a step may not be bound a second time in it (WebGPU usage rule).
     bindings.forEach((t, i) => {
       if (kernel.bindings[i] !== 'write') return;
@@ -170,7 +183,26 @@ export class GraphBuilder {
     this.steps.push({ ...step, label: this.label(step.label) });
   }
 
+  /**
+   * Checkpoint keys this graph reads only where an f16 variant exists (matmul's B: nn.Linear
+   * weights, projections): what a weight store may keep as f16 with no other kernel noticing.
+   */
+  f16WeightKeys(): Set<string> {
+    const ok = new Map<string, boolean>();
+    for (const s of this.steps) {
+      s.bindings.forEach((t, i) => {
+        const decl = this.storages[t.storage];
+        if (decl?.kind !== 'weight') return;
+        const capable = (s.kernel.f16Capable?.includes(i) ?? false) || (s.kernel.f16Bindings?.includes(i) ?? false);
+        ok.set(decl.name, (ok.get(decl.name) ?? true) && capable);
+      });
+    }
+    return new Set([...ok].filter(([, v]) => v).map(([k]) => k));
+  }
+
   output(name: string, t: Tensor): void {
+    // Outputs are read back as 32-bit arrays; f16 exists only for weights.
+    if (t.dtype === 'f16') throw new UnsupportedError(`graph output '${name}' ('${t.name}') is an f16 weight; outputs are 32-bit`);
     this.outputs.set(name, t);
   }
 }

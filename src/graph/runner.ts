@@ -15,6 +15,8 @@ import { bytesOf, planBuffers } from './plan.ts';
 /** Where weight tensors live: GPU buffers keyed by checkpoint name. */
 export interface WeightSource {
   buffer(key: string): GPUBuffer;
+  /** How a float tensor is stored ('f16' or 'f32'), checked against the graph's declaration. */
+  dtype?(key: string): 'f32' | 'f16';
 }
 
 export interface CompileOptions {
@@ -138,6 +140,11 @@ export class CompiledGraph {
         this.storageBuffer.set(s.id, s.buffer as GPUBuffer);
       } else {
         if (!options.weights) throw new GpuError(this.label, `graph uses weight '${s.name}' but no weight source was given`);
+        // A graph that declared a weight f32 must not bind the store's f16 buffer (or the reverse).
+        const stored = options.weights.dtype?.(s.name);
+        if (stored !== undefined && (s.dtype === 'f16') !== (stored === 'f16')) {
+          throw new GpuError(this.label, `weight '${s.name}' is stored as ${stored} but the graph reads it as ${s.dtype} (bind weights through the model's WeightBinder)`);
+        }
         this.storageBuffer.set(s.id, options.weights.buffer(s.name));
       }
     }
@@ -166,7 +173,7 @@ export class CompiledGraph {
         const buffer = this.storageBuffer.get(t.storage);
         if (!buffer) throw new GpuError(step.label, `tensor '${t.name}' has no buffer (read before any step writes it?)`);
         const size = Math.min(buffer.size, maxBinding);
-        if ((t.offset + numel(t.shape)) * 4 > size) {
+        if ((t.offset + numel(t.shape)) * (t.dtype === 'f16' ? 2 : 4) > size) {
           throw new GpuError(step.label, `tensor '${t.name}' ${shapeStr(t.shape)} lies beyond the ${size}-byte binding limit`);
         }
         entries.push({ binding: j + 1, resource: { buffer, offset: 0, size } });

@@ -99,11 +99,18 @@ export class SegmentationModel {
     const parseOptions = options.maxPreprocessEdge !== undefined ? { maxEdge: options.maxPreprocessEdge } : {};
     const parsePre = (json: unknown): PreprocessorConfig => (spec.parsePreprocessor ? spec.parsePreprocessor(json, parseOptions) : parsePreprocessorConfig(json, 'preprocessor_config.json', parseOptions));
     const preprocessor = source.preprocessor === undefined ? undefined : parsePre(source.preprocessor);
+    const halfKeys = new Set<string>();
     const weights = await WeightStore.load(ctx, source.weights, {
       file: typeof source.weights === 'string' ? source.weights : `${source.name}`,
       skip: (k) => spec.skipWeight(k),
       // Unknown, missing or mis-shaped keys fail from the header, before any upload.
-      checkHeader: (shapes) => void spec.build(shapes, { kind: 'pixel-values', shape: [1, 3, 64, 64] }),
+      // The header-time build also names the tensors read only by matmul's B (linear weights):
+      // those are kept f16 on shader-f16 adapters (ctx.weightDtype).
+      checkHeader: (shapes) => {
+        const built = spec.build(shapes, { kind: 'pixel-values', shape: [1, 3, 64, 64] });
+        if (ctx.weightDtype === 'f16') for (const k of built.graph.f16WeightKeys()) halfKeys.add(k);
+      },
+      half: (k) => halfKeys.has(k),
       ...(options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),

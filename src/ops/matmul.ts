@@ -4,6 +4,8 @@
  */
 import code from '../../shaders/matmul/matmul.wgsl?raw';
 import tiledCode from '../../shaders/matmul/matmul-tiled.wgsl?raw';
+import f16Code from '../../shaders/matmul/matmul-f16.wgsl?raw';
+import tiledF16Code from '../../shaders/matmul/matmul-tiled-f16.wgsl?raw';
 import { ShapeError } from '../errors.ts';
 import { defineKernel } from '../gpu/kernel.ts';
 import { numel, type GraphBuilder, type Tensor } from '../graph/builder.ts';
@@ -21,6 +23,7 @@ export const matmulKernel = defineKernel({
   ],
   bindings: ['read', 'read', 'read', 'write'],
   overrides: ['TM', 'WG_X', 'WG_Y'],
+  f16Capable: [1],
 });
 
 /**
@@ -33,6 +36,27 @@ export const matmulTiledKernel = defineKernel({
   params: matmulKernel.params,
   bindings: matmulKernel.bindings,
   overrides: ['WG', 'BK'],
+  f16Capable: [1],
+});
+
+/** The register kernel with B (binding 1) stored as f16: half-precision weights, f32 accumulation. */
+export const matmulF16Kernel = defineKernel({
+  name: 'matmul-f16',
+  code: f16Code,
+  params: matmulKernel.params,
+  bindings: matmulKernel.bindings,
+  overrides: matmulKernel.overrides,
+  f16Bindings: [1],
+});
+
+/** The tiled kernel with B (binding 1) stored as f16. */
+export const matmulTiledF16Kernel = defineKernel({
+  name: 'matmul-tiled-f16',
+  code: tiledF16Code,
+  params: matmulKernel.params,
+  bindings: matmulKernel.bindings,
+  overrides: matmulTiledKernel.overrides,
+  f16Bindings: [1],
 });
 
 /** Invocations per side of a tiled-matmul workgroup; each computes 4x4 outputs. */
@@ -85,6 +109,10 @@ export function matmul(g: GraphBuilder, a: Tensor, b: Tensor, o: MatmulOptions =
     const want = biasAlong === 'n' ? N : M;
     if (numel(bias.shape) !== want) throw new ShapeError(op, bias.name, `[${want}] (bias along ${biasAlong})`, bias.shape);
   }
+  // B may be an f16 checkpoint tensor (weights kept half on shader-f16 adapters); A never is.
+  if (a.dtype !== 'f32') throw new ShapeError(op, a.name, 'dtype f32', `dtype ${a.dtype}`);
+  if (b.dtype !== 'f32' && b.dtype !== 'f16') throw new ShapeError(op, b.name, 'dtype f32 or f16', `dtype ${b.dtype}`);
+  const half = b.dtype === 'f16';
   const outShape = a.shape.length === 3 || b.shape.length === 3 ? [batch, M, N] : [M, N];
   const c = outputFor(g, op, outShape, o.out, o.name);
   const biasMode = bias ? (biasAlong === 'n' ? 1 : 2) : 0;
@@ -102,7 +130,7 @@ export function matmul(g: GraphBuilder, a: Tensor, b: Tensor, o: MatmulOptions =
     const tilesM = Math.ceil(M / tile);
     g.step({
       label: op,
-      kernel: matmulTiledKernel,
+      kernel: half ? matmulTiledF16Kernel : matmulTiledKernel,
       constants: { WG: TILED_WG, BK: TILED_BK },
       bindings: [a, b, bias ?? g.dummy(), c],
       params: { ...common, tilesN, tilesM },
@@ -115,7 +143,7 @@ export function matmul(g: GraphBuilder, a: Tensor, b: Tensor, o: MatmulOptions =
   const tilesM = Math.ceil(M / (TM * WG_Y));
   g.step({
     label: op,
-    kernel: matmulKernel,
+    kernel: half ? matmulF16Kernel : matmulKernel,
     constants: { TM, WG_X, WG_Y },
     bindings: [a, b, bias ?? g.dummy(), c],
     params: { ...common, tilesN, tilesM },

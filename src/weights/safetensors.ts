@@ -929,3 +929,46 @@ export function writeSafetensors(
   }
   return out;
 }
+
+/**
+ * Float32 values to IEEE binary16 bits, rounding to nearest even (as a GPU's f32 -> f16
+ * conversion and torch's `.half()` do). Returns null when a finite value overflows f16
+ * (|v| > 65504 rounds to Inf): such a tensor must stay f32. Subnormals are kept.
+ */
+export function toFloat16Bits(data: Float32Array): Uint16Array | null {
+  const out = new Uint16Array(data.length);
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = 0; i < data.length; i++) {
+    const x = bits[i] as number;
+    const sign = (x >>> 16) & 0x8000;
+    const exp = (x >>> 23) & 0xff;
+    const man = x & 0x7fffff;
+    if (exp === 0xff) {
+      out[i] = sign | 0x7c00 | (man ? 0x200 : 0);
+      continue;
+    }
+    const e = exp - 127 + 15;
+    if (e >= 0x1f) return null;
+    if (e <= 0) {
+      // Subnormal (or zero) in f16: shift the full mantissa, round to nearest even.
+      if (e < -10) {
+        out[i] = sign;
+        continue;
+      }
+      const m = man | 0x800000;
+      const shift = 14 - e;
+      let h = m >>> shift;
+      const rem = m & ((1 << shift) - 1);
+      const half = 1 << (shift - 1);
+      if (rem > half || (rem === half && (h & 1) === 1)) h++;
+      out[i] = sign | h;
+      continue;
+    }
+    let h = (e << 10) | (man >>> 13);
+    const rem = man & 0x1fff;
+    if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++;
+    if ((h & 0x7fff) >= 0x7c00) return null; // rounded up to Inf
+    out[i] = sign | h;
+  }
+  return out;
+}

@@ -8,13 +8,15 @@ import { GpuError, WeightError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import type { WeightSource } from '../graph/runner.ts';
 import { HeaderShapes } from './header-shapes.ts';
-import { streamSafetensors, toFloat32, toInt32, type LoadProgress, type SafetensorsSource, type TensorInfo } from './safetensors.ts';
+import { streamSafetensors, toFloat16Bits, toFloat32, toInt32, type LoadProgress, type SafetensorsSource, type TensorInfo } from './safetensors.ts';
 
 export interface StoredTensor {
   readonly key: string;
   readonly shape: readonly number[];
-  /** The file's dtype; on the GPU floats are f32 and integers i32. */
+  /** The file's dtype. */
   readonly fileDtype: string;
+  /** How the GPU buffer holds it: floats f32 (or f16 where asked, see `half`), integers i32. */
+  readonly dtype: 'f32' | 'f16' | 'i32';
   readonly buffer: GPUBuffer;
 }
 
@@ -33,6 +35,12 @@ export interface LoadWeightsOptions {
   readonly checkHeader?: (shapes: HeaderShapes) => void;
   /** Largest tensor accepted, in file bytes (see `StreamOptions.maxTensorBytes`). */
   readonly maxTensorBytes?: number;
+  /**
+   * Float tensors to keep as f16 on the GPU (half the memory and upload); asked after
+   * `checkHeader`, so a model can bind itself first and name the keys only f16-capable kernels
+   * read. A tensor with values beyond f16's range (|v| > 65504) stays f32; `dtype(key)` tells.
+   */
+  readonly half?: (key: string) => boolean;
 }
 
 const INT_DTYPES = new Set(['I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL']);
@@ -71,7 +79,7 @@ export class WeightStore implements WeightSource {
     const file = options.file ?? (typeof source === 'string' ? source : source instanceof URL ? source.href : 'model.safetensors');
     const store = new WeightStore(ctx, file);
     try {
-      await streamSafetensors(source, (info, bytes) => store.upload(info, bytes, options.skip), {
+      await streamSafetensors(source, (info, bytes) => store.upload(info, bytes, options.skip, options.half), {
         file,
         onHeader: (header) => {
           // Every GPU buffer must fit the device: refuse from the header, not halfway through the upload.
@@ -96,21 +104,31 @@ export class WeightStore implements WeightSource {
     return store;
   }
 
-  private upload(info: TensorInfo, bytes: Uint8Array, skip: ((key: string) => boolean) | undefined): void {
+  private upload(info: TensorInfo, bytes: Uint8Array, skip: ((key: string) => boolean) | undefined, half: ((key: string) => boolean) | undefined): void {
     if (skip?.(info.name)) {
       this.skipped.add(info.name);
       return;
     }
     const isInt = INT_DTYPES.has(info.dtype);
-    const data = isInt ? toInt32(info, bytes, this.file) : toFloat32(info, bytes, this.file);
-    if (!isInt) checkFinite(data as Float32Array, info, this.file);
+    const wide = isInt ? toInt32(info, bytes, this.file) : toFloat32(info, bytes, this.file);
+    if (!isInt) checkFinite(wide as Float32Array, info, this.file);
+    const halfBits = !isInt && half?.(info.name) ? toFloat16Bits(wide as Float32Array) : null;
+    // writeBuffer moves whole 4-byte words: an odd count of halves gets one zero half of padding.
+    let narrow = halfBits;
+    if (halfBits && halfBits.length % 2 === 1) {
+      narrow = new Uint16Array(halfBits.length + 1);
+      narrow.set(halfBits);
+    }
+    const data = narrow ?? wide;
+    const dtype = isInt ? 'i32' : narrow ? 'f16' : 'f32';
+    // f16 tensors of odd length are padded to whole 4-byte words (WebGPU buffer sizes).
     const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
     if (size > this.ctx.limits.maxBufferSize) {
       throw new WeightError(this.file, info.name, `${data.byteLength} bytes exceed the adapter's buffer limit ${this.ctx.limits.maxBufferSize}`);
     }
     const buffer = this.ctx.device.createBuffer({ label: `maskgpu:weight:${info.name}`, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
     this.ctx.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-    this.tensors.set(info.name, { key: info.name, shape: info.shape, fileDtype: info.dtype, buffer });
+    this.tensors.set(info.name, { key: info.name, shape: info.shape, fileDtype: info.dtype, dtype, buffer });
   }
 
   has(key: string): boolean {
@@ -130,6 +148,18 @@ export class WeightStore implements WeightSource {
     }
     this.used.add(key);
     return t.shape;
+  }
+
+  /** How the GPU holds a float tensor: 'f16' where it was loaded half (see `half`), else 'f32'. */
+  dtype(key: string): 'f32' | 'f16' {
+    return this.tensors.get(key)?.dtype === 'f16' ? 'f16' : 'f32';
+  }
+
+  /** GPU bytes per stored dtype (f16 vs f32 weights: the memory half precision saves). */
+  get bytesByDtype(): Record<'f32' | 'f16' | 'i32', number> {
+    const out = { f32: 0, f16: 0, i32: 0 };
+    for (const t of this.tensors.values()) out[t.dtype] += t.buffer.size;
+    return out;
   }
 
   buffer(key: string): GPUBuffer {

@@ -60,7 +60,7 @@ describe('oneformer/swin-tiny forward parity (image0.png through the checkpoint 
   let buffers = { beforeLoad: 0, afterRound1: 0, afterRound3: 0, afterDispose: 0 };
   let plainGraphs = 0;
   beforeAll(async () => {
-    ctx = await requestNodeGpu();
+    ctx = await requestNodeGpu({ precision: 'f32' }); // HF parity is the f32 contract (f16 weights: test/gpu/f16.test.ts)
     // Count live GPU buffers (repeated task switches must not grow them; dispose() frees all).
     const create = ctx.device.createBuffer.bind(ctx.device);
     ctx.device.createBuffer = (d: GPUBufferDescriptor) => {

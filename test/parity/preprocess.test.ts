@@ -21,7 +21,7 @@ import { FIXTURES, readJson, readTensors, type RefTensor } from '../fixture-file
 
 let ctx: GpuContext;
 beforeAll(async () => {
-  ctx = await requestNodeGpu();
+  ctx = await requestNodeGpu({ precision: 'f32' }); // HF parity is the f32 contract (f16 weights: test/gpu/f16.test.ts)
 });
 afterAll(() => ctx?.dispose());
 

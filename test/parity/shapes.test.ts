@@ -27,7 +27,7 @@ const examples = readJson(join(DIR, 'examples.json')) as Example[];
 let gpu: GpuContext;
 let segmenter: Segmenter;
 beforeAll(async () => {
-  gpu = await requestNodeGpu();
+  gpu = await requestNodeGpu({ precision: 'f32' }); // HF parity is the f32 contract (f16 weights: test/gpu/f16.test.ts)
   segmenter = await Segmenter.load(await checkpointFromDir(DIR), { gpu });
 });
 afterAll(() => {

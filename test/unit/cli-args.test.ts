@@ -31,6 +31,7 @@ describe('maskgpu segment arguments are refused up front', () => {
     [['--image', 'a.png', '--task', 'depth'], /--task must be panoptic, instance or semantic, got 'depth'/],
     [['--image', 'a.png', '--max-pixels', '1e3.5'], /--max-pixels must be a positive integer/],
     [['--image', 'a.png', '--exif-orientation', 'rotate'], /--exif-orientation must be ignore or apply/],
+    [['--image', 'a.png', '--precision', 'f16'], /--precision must be auto or f32, got 'f16'/],
     [['--image', 'a.png', '--bogus'], /Unknown option '--bogus'/],
     [[], /no images: give --image FILE/],
     [['--images', '/nonexistent-dir'], /--images \/nonexistent-dir: no such directory/],
@@ -68,8 +69,9 @@ describe('maskgpu segment arguments', () => {
   it('--image takes several files, positionals too; defaults as HF', () => {
     const a = parseSegmentArgs(['--image', 'a.jpg', 'b.png', '--image', 'c.jpeg', 'd.png', '--fuse', '1, 2']);
     expect(a.images).toEqual(['a.jpg', 'c.jpeg', 'b.png', 'd.png']);
-    expect([a.task, a.threshold, a.maskThreshold, a.overlap, a.opacity, a.exifOrientation, a.json]).toEqual(['panoptic', 0.5, 0.5, 0.8, 0.55, 'ignore', false]);
+    expect([a.task, a.threshold, a.maskThreshold, a.overlap, a.opacity, a.exifOrientation, a.precision, a.json]).toEqual(['panoptic', 0.5, 0.5, 0.8, 0.55, 'ignore', 'auto', false]);
     expect(a.fuse).toEqual([1, 2]);
+    expect(parseSegmentArgs(['--image', 'a.png', '--precision', 'f32']).precision).toBe('f32');
   });
   it('--images DIR lists PNG / JPEG files (not folders), sorted; not with --image', () => {
     const dir = mkdtempSync(join(tmpdir(), 'maskgpu-imgs-'));

@@ -13,6 +13,8 @@ export interface WeightShapes {
   ignore(keys: Iterable<string>): void;
   unused(): string[];
   keys(): string[];
+  /** How the GPU holds a float tensor (default 'f32'; 'f16' for half-precision weights). */
+  dtype?(key: string): 'f32' | 'f16';
 }
 
 export class WeightBinder {
@@ -24,7 +26,7 @@ export class WeightBinder {
   /** The tensor `key`, which must have exactly `shape`. */
   w(key: string, shape: readonly number[]): Tensor {
     this.store.shape(key, shape);
-    return this.g.weight(key, shape);
+    return this.g.weight(key, shape, this.store.dtype?.(key) ?? 'f32');
   }
 
   /** `${prefix}.weight` [out, in] and `${prefix}.bias` [out] (bias optional when `bias` is false). */

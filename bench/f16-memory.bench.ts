@@ -1,0 +1,54 @@
+/**
+ * GPU weight memory with f16 weights vs f32, measured on a shader-f16 adapter: Mesa's lavapipe
+ * (selected for this process; scripts/setup.sh installs it), or the adapter Dawn finds when
+ * MASKGPU_BENCH_ADAPTER=default (a GPU). Loads each checkpoint twice (precision 'auto' and 'f32')
+ * and prints the weight store's bytes by dtype and the largest tensors that stay f32. Checkpoints:
+ * the embedded shapes model (weights/shapes) and facebook/mask2former-swin-tiny-coco-panoptic's
+ * exact shapes with random weights. Load only (no forward): run `npm run bench -- bench/f16-memory`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { it } from 'vitest';
+
+const LAVAPIPE_ICDS = ['/usr/share/vulkan/icd.d/lvp_icd.json', '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'];
+const icd = LAVAPIPE_ICDS.find((p) => existsSync(p));
+if (process.env.MASKGPU_BENCH_ADAPTER !== 'default' && icd) process.env.VK_ICD_FILENAMES = icd;
+
+const { requestNodeGpu } = await import('../src/gpu/node.ts');
+const { SegmentationModel } = await import('../src/models/session.ts');
+const { hfConfigJson, hubShapeConfig, randomCheckpoint } = await import('../test/ref/hf-checkpoint.ts');
+type CheckpointSource = import('../src/checkpoint.ts').CheckpointSource;
+
+const MiB = (n: number): string => `${(n / 2 ** 20).toFixed(2)} MiB`;
+
+it('weight memory: f16 vs f32', async () => {
+  const ctx16 = await requestNodeGpu();
+  const ctx32 = await requestNodeGpu({ precision: 'f32' });
+  try {
+    console.log(`adapter: ${ctx16.adapterName}`);
+    if (ctx16.weightDtype !== 'f16') {
+      console.log('no shader-f16 on this adapter: nothing to measure');
+      return;
+    }
+    const dir = join(import.meta.dirname, '..', 'weights', 'shapes');
+    const swin = hubShapeConfig('swin-tiny', 'coco-panoptic');
+    const sources: CheckpointSource[] = [
+      { name: 'embedded shapes model', config: JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as unknown, weights: new Uint8Array(readFileSync(join(dir, 'model.safetensors'))) },
+      { name: 'swin-tiny-coco-panoptic shapes (random weights)', config: hfConfigJson(swin), weights: randomCheckpoint(swin, 1) },
+    ];
+    for (const src of sources) {
+      const m32 = await SegmentationModel.load(ctx32, src);
+      const m16 = await SegmentationModel.load(ctx16, src);
+      const w = m16.weights;
+      const by = w.bytesByDtype;
+      const f32Left = w.keys().filter((k) => w.has(k) && w.dtype(k) === 'f32').map((k) => [k, w.shape(k).reduce((a, b) => a * b, 1) * 4] as const).sort((a, b) => b[1] - a[1]);
+      console.log(`${src.name}: f32 weights ${MiB(m32.weights.bytes)}; f16 mode ${MiB(w.bytes)} (f16 ${MiB(by.f16)}, f32 ${MiB(by.f32)}, i32 ${MiB(by.i32)}): ${(100 * (1 - w.bytes / m32.weights.bytes)).toFixed(1)}% saved`);
+      console.log(`  largest tensors still f32: ${f32Left.slice(0, 6).map(([k, b]) => `${k} ${MiB(b)}`).join('; ')}`);
+      m16.dispose();
+      m32.dispose();
+    }
+  } finally {
+    ctx16.dispose();
+    ctx32.dispose();
+  }
+}, 600_000);
