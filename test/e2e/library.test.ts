@@ -53,6 +53,20 @@ const load = (url: string, options: { cache?: string; token?: string } = {}): Pr
   opened.page.evaluate(([u, o]) => (window.__lib as LibraryPage).load(u, o), [url, options] as const);
 const requestsSince = (from: number): string[] => hub.requests.slice(from).filter((r) => r.method !== 'OPTIONS').map((r) => `${r.origin} ${r.method} ${r.status}${r.range ? ` ${r.range}` : ''}`);
 
+
+/**
+ * Page errors since `from`, less Chromium's spurious `requestfailed ERR_ABORTED` of a fully read
+ * weight stream (playwright#42742; see demo.test.ts): each test checks the load itself through
+ * its results (parity with HF, progress), so those are printed, not failed on.
+ */
+function newErrors(o: { errors: string[] }, from: number, test: string): string[] {
+  const quirk = /^requestfailed: \S+\/model\.safetensors net::ERR_ABORTED$/;
+  const errs = o.errors.slice(from);
+  const known = errs.filter((e) => quirk.test(e));
+  if (known.length > 0) console.log(`${test}: ignored ${known.length} spurious 'requestfailed ERR_ABORTED' of a fully read weight stream (playwright#42742)`);
+  return errs.filter((e) => !quirk.test(e));
+}
+
 describe('hub loading in Chromium', () => {
   it('the second load with cache: true makes no request (Cache API), with progress to the full size', async () => {
     const url = hub.folder('test/ok');
@@ -150,7 +164,7 @@ describe('Segmenter in a Web Worker', () => {
     console.log(`worker canvas screenshot ${png.width}x${png.height}: ${colours.size} distinct colours (out/e2e/worker-canvas.png)`);
     expect(colours.size).toBeGreaterThan(8);
     await opened.page.evaluate(() => (window.__lib as LibraryPage).disposeWorker());
-    expect(opened.errors.slice(errorsBefore)).toEqual([]);
+    expect(newErrors(opened, errorsBefore, 'worker')).toEqual([]);
   });
 });
 
@@ -173,6 +187,6 @@ describe('browser frames to the GPU (copyExternalImageToTexture)', () => {
       expect(r.segments, `${r.kind} ${r.task} ${r.width}x${r.height} segments`).toEqual(ref.segments);
     }
     expect(runs.length).toBe(2 * 3 * 2);
-    expect(opened.errors.slice(errorsBefore)).toEqual([]);
+    expect(newErrors(opened, errorsBefore, 'gpu frames')).toEqual([]);
   });
 });
