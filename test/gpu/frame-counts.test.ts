@@ -64,8 +64,9 @@ async function measure(job: () => Promise<unknown>): Promise<Counts> {
  */
 const EXPECTED = {
   // model + finite check (no wait) | class logits + NaN counts (1 readback) | post: run + read, paint: run + read
-  panoptic: { submits: 7, waits: 0, readbacks: 3, imageUploads: 1 },
   instance: { submits: 7, waits: 0, readbacks: 3, imageUploads: 1 },
+  // panoptic: one submit and one readback fewer since post-processing computes argmax and areas at the target in one pass (measured)
+  panoptic: { submits: 6, waits: 0, readbacks: 2, imageUploads: 1 },
   // semantic has no paint pass
   semantic: { submits: 5, waits: 0, readbacks: 2, imageUploads: 1 },
 } as const;
@@ -74,15 +75,18 @@ describe('GPU round trips per segment()', () => {
   it('no wait per run, class logits and NaN counts in one readback, overlay without a second upload', async () => {
     const img = tinyImage();
     imageBytes = img.width * img.height * 4;
+    const got: Record<string, unknown> = {};
     for (const task of ['panoptic', 'instance', 'semantic'] as const) {
       await seg.segment(img, { task });
       let result: Awaited<ReturnType<Segmenter['segment']>> | undefined;
       const c = await measure(async () => (result = await seg.segment(img, { task })));
       const o = await measure(() => (result as NonNullable<typeof result>).overlay());
       console.log(`${task}: segment() ${JSON.stringify(c)}; overlay() ${JSON.stringify(o)}`);
-      expect({ submits: c.submits, waits: c.waits, readbacks: c.readbacks, imageUploads: c.imageUploads }, task).toEqual(EXPECTED[task]);
-      expect({ submits: o.submits, waits: o.waits, readbacks: o.readbacks, imageUploads: o.imageUploads }, `${task} overlay`).toEqual({ submits: 2, waits: 0, readbacks: 1, imageUploads: 0 });
+      got[task] = { submits: c.submits, waits: c.waits, readbacks: c.readbacks, imageUploads: c.imageUploads };
+      got[`${task} overlay`] = { submits: o.submits, waits: o.waits, readbacks: o.readbacks, imageUploads: o.imageUploads };
     }
+    const overlay = { submits: 2, waits: 0, readbacks: 1, imageUploads: 0 };
+    expect(got).toEqual({ ...EXPECTED, 'panoptic overlay': overlay, 'instance overlay': overlay, 'semantic overlay': overlay });
   });
 
   it("an earlier result's overlay after a later segment() of the same size (another task: the label map is kept) uploads its own pixels again, same bytes as before", async () => {
