@@ -167,6 +167,7 @@ export class Segmenter {
     // OneFormer: the task prompt is a model input (same planned graph and weights for every task).
     // The model pass and the NaN / Inf count over its mask logits are submitted without a wait;
     // the class logits and the counts (and a GPU frame's pixels) come back in one readback.
+    const tPass = performance.now();
     const fwd = await this.model.forward({ images: [input] }, { outputs: [], task });
     const masks = fwd.graph.outputBuffer('masks_queries_logits');
     const finite = await this.finite.run('masks_queries_logits', masks);
@@ -181,7 +182,8 @@ export class Segmenter {
     assertFiniteHost('class_queries_logits', cls.data, cls.shape);
     this.finite.check('masks_queries_logits', masks.shape, counts?.get('counts') as Uint32Array);
     const logits = { classLogits: { shape: cls.shape, data: cls.data as Float32Array }, maskLogits: { shape: masks.shape, buffer: masks.buffer, byteOffset: masks.byteOffset } };
-    this.last = { image, task, logits, timings: { ...fwd.timings, model: performance.now() - t0 } };
+    // forward() read nothing, so its gpu_pass_wall is the submit alone: the pass ends with this readback.
+    this.last = { image, task, logits, timings: { ...fwd.timings, gpu_pass_wall: performance.now() - tPass, model: performance.now() - t0 } };
     return this.postProcess(task, options, t0);
   }
 
