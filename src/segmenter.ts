@@ -128,7 +128,7 @@ export class Segmenter {
         await gpu.checkAlive('Segmenter.load'); // uploads to a device lost meanwhile are dropped silently
         return new Segmenter(gpu, model, options.gpu === undefined);
       } catch (e) {
-        model.dispose(); // a lost device, or the family's post-processing is not available
+        model.dispose(); // the device was lost while loading
         throw e;
       }
     } catch (e) {
