@@ -11,7 +11,7 @@ import type { GpuContext } from '../../src/gpu/device.ts';
 import { CompiledGraph, type HostArray } from '../../src/graph/runner.ts';
 import { resolveModel } from '../../src/models/registry.ts';
 import { WeightStore } from '../../src/weights/store.ts';
-import { maxErrors } from '../ref/compare.ts';
+import { compareStages } from './stages.ts';
 import { FIXTURES, readJson, readTensors, type RefTensor } from '../fixture-files.ts';
 
 const REL_TOL = 1e-4;
@@ -68,23 +68,7 @@ for (const name of ['swin-tiny', 'resnet-tiny']) {
     afterAll(() => ctx?.dispose());
 
     it('produces every stage of expected.safetensors, in order, within tolerance', () => {
-      const rows: string[] = [];
-      let firstBad: string | undefined;
-      for (const n of order) {
-        const ref = expected.get(n) as RefTensor;
-        const mine = got.get(n);
-        if (!mine) {
-          firstBad ??= `${n} (not produced)`;
-          continue;
-        }
-        if (mine.length !== ref.data.length) {
-          firstBad ??= `${n} (${mine.length} values, expected ${ref.data.length})`;
-          continue;
-        }
-        const e = maxErrors(mine as Float32Array, ref.data as Float32Array);
-        rows.push(`${n.padEnd(90)} max abs ${e.maxAbs.toExponential(2)}  rel ${e.maxRel.toExponential(2)}  (max|ref| ${e.maxRef.toFixed(3)})`);
-        if (!(e.maxRel <= REL_TOL)) firstBad ??= `${n} (rel ${e.maxRel.toExponential(2)} > ${REL_TOL})`;
-      }
+      const { rows, firstBad } = compareStages(order, expected, got, REL_TOL, 90);
       console.log(`${name} parity, tolerance ${REL_TOL} x max|ref|:\n${rows.join('\n')}`);
       expect(order.length).toBeGreaterThan(20);
       expect(firstBad, `first divergent stage: ${firstBad}`).toBeUndefined();

@@ -18,7 +18,7 @@ import { SegmentationModel } from '../../src/models/session.ts';
 import { checkpointFromDir, readImage } from '../../src/cli/node-io.ts';
 import { writeSafetensors, type WritableTensor } from '../../src/weights/safetensors.ts';
 import { oneFormerStateDictShapes, type HfOneFormerShapeConfig } from '../ref/hf-oneformer-checkpoint.ts';
-import { maxErrors } from '../ref/compare.ts';
+import { compareStages } from './stages.ts';
 import { FIXTURES, readJson, readTensors, type RefTensor } from '../fixture-files.ts';
 
 const REL_TOL = 1e-4;
@@ -138,27 +138,7 @@ describe('oneformer/swin-tiny forward parity (image0.png through the checkpoint 
   });
 
   it('produces every stage of expected.safetensors, in order, within tolerance', () => {
-    const rows: string[] = [];
-    let firstBad: string | undefined;
-    for (const n of order) {
-      const ref = expected.get(n) as RefTensor;
-      const mine = got.get(n);
-      if (!mine) {
-        firstBad ??= `${n} (not produced)`;
-        continue;
-      }
-      if (ref.dtype === 'U8') {
-        const a = mine as unknown as Uint8Array;
-        let diff = 0;
-        for (let i = 0; i < ref.data.length; i++) if (a[i] !== (ref.data as Uint8Array)[i]) diff++;
-        rows.push(`${n.padEnd(80)} ${diff === 0 ? 'exact' : `${diff} of ${ref.data.length} differ`}`);
-        if (diff > 0) firstBad ??= n;
-        continue;
-      }
-      const e = maxErrors(mine as Float32Array, ref.data as Float32Array);
-      rows.push(`${n.padEnd(80)} max abs ${e.maxAbs.toExponential(2)}  rel ${e.maxRel.toExponential(2)}  (max|ref| ${e.maxRef.toFixed(3)})`);
-      if (!(e.maxRel <= REL_TOL)) firstBad ??= `${n} (rel ${e.maxRel.toExponential(2)} > ${REL_TOL})`;
-    }
+    const { rows, firstBad } = compareStages(order, expected, got, REL_TOL, 80);
     console.log(`oneformer/swin-tiny parity, tolerance ${REL_TOL} x max|ref|:\n${rows.join('\n')}`);
     expect(firstBad, `first divergent stage: ${firstBad}`).toBeUndefined();
   });
