@@ -10,11 +10,11 @@ export default defineConfig(({ mode }) =>
     ? {
         root: 'demo',
         base: './',
-        publicDir: resolve(__dirname, 'weights'),
+        publicDir: resolve(import.meta.dirname, 'weights'),
         // The model worker (demo/model-worker.ts, `?worker`) imports the library: an ES module worker.
         worker: { format: 'es' },
         build: {
-          outDir: resolve(__dirname, 'demo-dist'),
+          outDir: resolve(import.meta.dirname, 'demo-dist'),
           emptyOutDir: true,
           sourcemap: true,
         },
@@ -26,7 +26,7 @@ export default defineConfig(({ mode }) =>
           outDir: 'dist',
           emptyOutDir: true,
           lib: {
-            entry: { maskgpu: resolve(__dirname, 'src/index.ts'), node: resolve(__dirname, 'src/node.ts'), cli: resolve(__dirname, 'src/cli/main.ts') },
+            entry: { maskgpu: resolve(import.meta.dirname, 'src/index.ts'), node: resolve(import.meta.dirname, 'src/node.ts'), cli: resolve(import.meta.dirname, 'src/cli/main.ts') },
             formats: ['es'],
           },
           target: 'es2022',

@@ -36,7 +36,7 @@ it('forward pass timings', async () => {
     const ms: number[] = [];
     for (let i = 0; i < 5; i++) ms.push((await model.forward(c.input)).timings.total as number);
     ms.sort((a, b) => a - b);
-    console.log(`${c.name}: first pass ${first.toFixed(0)} ms, then median ${(ms[2] as number).toFixed(0)} ms (min ${(ms[0] as number).toFixed(0)}, max ${(ms[4] as number).toFixed(0)})`);
+    console.log(`${c.name}: first pass ${first.toFixed(0)} ms, then median ${(ms[2] as number).toFixed(0)} ms = ${(1000 / (ms[2] as number)).toFixed(2)} passes/s (min ${(ms[0] as number).toFixed(0)}, max ${(ms[4] as number).toFixed(0)})`);
     model.dispose();
   }
   gpu.dispose();

@@ -104,8 +104,13 @@ export async function serveStatic(dir: string): Promise<StaticServer> {
   };
 }
 
-/** Flags that give headless Debian Chromium a WebGPU adapter (SwiftShader on a machine without a GPU). */
-export const WEBGPU_FLAGS: readonly string[] = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader'];
+/**
+ * Flags that give headless Debian Chromium a WebGPU adapter (SwiftShader on a machine without a GPU).
+ * `MASKGPU_WEBGPU_FLAGS` (space-separated) replaces them, e.g. for a real GPU in bench/gpu.sh.
+ */
+export const WEBGPU_FLAGS: readonly string[] = process.env.MASKGPU_WEBGPU_FLAGS
+  ? process.env.MASKGPU_WEBGPU_FLAGS.split(/\s+/).filter((f) => f !== '')
+  : ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader'];
 
 /** Flags for running as root on a machine without network. */
 export const BASE_FLAGS: readonly string[] = [
