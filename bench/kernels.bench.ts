@@ -53,9 +53,9 @@ it('kernel throughput', async () => {
       kernelsRun.add(kernels);
       const bytes = 4 * (Object.values(feeds).reduce((a, f) => a + f.length, 0) + numel(y.shape));
       const graph = await CompiledGraph.compile(gpu, g, gpu.pipelines);
-      for (let i = 0; i < 2; i++) await graph.run(feeds);
+      for (let i = 0; i < 2; i++) await graph.run(feeds, { wait: true });
       const ms: number[] = [];
-      for (let i = 0; i < 5; i++) ms.push((await graph.run(feeds)).wallMs);
+      for (let i = 0; i < 5; i++) ms.push((await graph.run(feeds, { wait: true })).wallMs);
       ms.sort((a, b) => a - b);
       const med = ms[2] as number;
       times.push(med);
