@@ -12,8 +12,6 @@ export const countNonFiniteKernel = defineKernel({
 });
 
 /** Must be a power of two (tree reduction). */
-const WG = 256;
-
 /** Default elements per block: a few blocks per query plane, a small readback. */
 export const NONFINITE_CHUNK = 16384;
 
@@ -25,7 +23,7 @@ export function countNonFinite(g: GraphBuilder, x: Tensor, chunk = NONFINITE_CHU
   const blocks = Math.max(1, Math.ceil(n / chunk));
   const y = g.empty('nonfinite-counts', [blocks], 'u32');
   g.step({
-    label: 'count-nonfinite', kernel: countNonFiniteKernel, constants: { WG },
+    label: 'count-nonfinite', kernel: countNonFiniteKernel, constants: { WG: g.policy.reductionWorkgroup },
     bindings: [x, y],
     params: { n, chunk, blocks, xOff: x.offset, yOff: y.offset },
     workgroups: blocks,
