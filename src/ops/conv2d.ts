@@ -21,6 +21,8 @@ export const conv2dKernel = defineKernel({
 });
 
 const WG = 64;
+/** Output channels per invocation: the kernel's `const OCB` (checked by a unit test). */
+export const OC_BLOCK = 8;
 
 export interface Conv2dOptions {
   readonly stride?: number | readonly [number, number];
@@ -63,9 +65,9 @@ export function conv2d(g: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor | nul
     return g.reshape(y, shape);
   }
   const y = outputFor(g, 'conv2d', shape, o.out);
-  // Each invocation computes 4 consecutive output columns of one row (see the kernel).
+  // Each invocation computes 4 consecutive output columns of one row for OC_BLOCK channels (see the kernel).
   const pixelBlocks = Math.ceil((Ho * Math.ceil(Wo / 4)) / WG);
-  const ocGroups = Math.ceil(Cout / 4);
+  const ocGroups = Math.ceil(Cout / OC_BLOCK);
   g.step({
     label: 'conv2d',
     kernel: conv2dKernel,

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { kernels } from '../../src/ops/index.ts';
 import { foldWorkgroups, packParams } from '../../src/gpu/kernel.ts';
 import { ROWS_MAX_HEAD_DIM } from '../../src/ops/attention.ts';
+import { OC_BLOCK } from '../../src/ops/conv2d.ts';
 
 function wgslParams(code: string): [string, string][] {
   const m = /struct Params\s*\{([^}]*)\}/.exec(code);
@@ -49,6 +50,11 @@ describe('constants shared by TS and WGSL', () => {
     const k = kernels.find((x) => x.name === 'attention-rows')!;
     const acc = /const ACC = (\d+)u;/.exec(k.code);
     expect(Number(acc?.[1]) * 4).toBe(ROWS_MAX_HEAD_DIM);
+  });
+  it('conv2d: const OCB in WGSL == OC_BLOCK', () => {
+    const k = kernels.find((x) => x.name === 'conv2d')!;
+    const ocb = /const OCB = (\d+)u;/.exec(k.code);
+    expect(Number(ocb?.[1])).toBe(OC_BLOCK);
   });
 });
 
