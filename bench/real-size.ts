@@ -97,6 +97,13 @@ export async function realSizeBench(ctx: GpuContext, options: RealSizeOptions = 
       for (const [k, ms] of groupSteps(second, 1)) log(`  ${k.padEnd(28)} ${S(ms).padStart(9)}  ${((100 * ms) / gpu).toFixed(1).padStart(5)}%`);
       log('largest sub-stages:');
       for (const [k, ms] of groupSteps(second, 2).slice(0, 12)) log(`  ${k.padEnd(40)} ${S(ms).padStart(9)}`);
+      log('by op (the last label segment), largest first:');
+      const byOp = new Map<string, number>();
+      for (const s of second.steps ?? []) {
+        const op = s.label.split('/').pop() ?? s.label;
+        byOp.set(op, (byOp.get(op) ?? 0) + s.ms);
+      }
+      for (const [k, ms] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 15)) log(`  ${k.padEnd(40)} ${S(ms).padStart(9)}  ${((100 * ms) / gpu).toFixed(1).padStart(5)}%`);
     } else {
       log('no per-stage GPU times: the adapter lacks timestamp-query (wall times above)');
     }
