@@ -51,7 +51,7 @@ describe('resolveImports', () => {
   });
   it('kernels that import common/reduce carry it once, resolved (no directive left in any kernel)', () => {
     const importing = kernels.filter((k) => k.code.includes('// ---- begin common/reduce')).map((k) => k.name).sort();
-    expect(importing).toEqual(['count-nonfinite', 'group-norm', 'layer-norm', 'plane-stats', 'softmax']);
+    expect(importing).toEqual(['attention', 'count-nonfinite', 'group-norm', 'layer-norm', 'plane-stats', 'softmax']);
     for (const k of kernels) {
       expect(k.code.split('\n').some((l) => /^\s*\/\/\s*#\s*import/.test(l))).toBe(false);
       expect(k.code.split('fn workgroupSum(').length).toBeLessThanOrEqual(2);
