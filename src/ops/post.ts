@@ -72,7 +72,7 @@ export interface LabelStats {
 function rowReduce(g: GraphBuilder, part: Tensor, rows: number, cap: number, count: number): Tensor {
   const y = g.empty('row-reduce', [count, 6], 'u32');
   g.step({
-    label: 'row-reduce', kernel: rowReduceKernel, constants: { WG: g.policy.reductionWorkgroup },
+    label: 'row-reduce', kernel: rowReduceKernel, constants: { WG: treeWorkgroup('row-reduce', g.policy.reductionWorkgroup) },
     bindings: [part, y],
     params: { rows, cap, count, pOff: part.offset, yOff: y.offset },
     workgroups: count,

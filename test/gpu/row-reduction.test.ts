@@ -125,4 +125,6 @@ it('a reduction workgroup that is not a power of two is refused when the graph i
   const g = new GraphBuilder(65535, { ...GPU_POLICY, reductionWorkgroup: 96 });
   expect(() => ops.groupNorm(g, g.input('x', [1, 4, 2, 2]), g.input('g', [4]), g.input('b', [4]), { groups: 2 })).toThrow(/group-norm: reduction workgroup size 96 is not a power of two/);
   expect(() => ops.planeStats(g, g.input('p', [1, 1, 2, 2]), { kind: 'positive-sigmoid' })).toThrow(/plane-stats: reduction workgroup size 96/);
+  expect(() => ops.countNonFinite(g, g.input('c', [10]))).toThrow(/count-nonfinite: reduction workgroup size 96/);
+  expect(() => ops.resizeArgmax(g, g.input('m', [2, 3, 3]), g.input('pl', [2], 'i32'), g.input('w', [2]), [4, 4])).toThrow(/row-reduce: reduction workgroup size 96/);
 });

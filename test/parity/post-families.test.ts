@@ -121,9 +121,12 @@ for (const [name, kernels] of [['swin-tiny', 'auto'], ['resnet-tiny', 'auto'], [
       console.log(`maskformer/${name} post-processing, ${kernels} kernels: ${[...new Set(used)].join(', ')}`);
       expect(names.has('matmul-tiled')).toBe(gpu);
       expect(names.has('matmul')).toBe(!gpu);
-      const stats = used.filter((k) => k.startsWith('plane-stats/'));
-      expect(stats.length).toBeGreaterThan(0);
-      expect(new Set(stats)).toEqual(new Set([gpu ? 'plane-stats/WG=256' : 'plane-stats/WG=64']));
+      // The kernels that reduce with the policy's reduction workgroup (64 cpu, 256 gpu).
+      for (const k of ['plane-stats', 'row-reduce']) {
+        const seen = used.filter((u) => u.startsWith(`${k}/`));
+        expect(seen.length).toBeGreaterThan(0);
+        expect(new Set(seen)).toEqual(new Set([`${k}/WG=${gpu ? 256 : 64}`]));
+      }
     });
     for (const t of ['semantic', 'instance', 'panoptic'] as Task[]) {
       it(`${t}: label maps identical, segments identical, scores within 2e-6`, async () => {
