@@ -6,7 +6,9 @@
 // TS where the value is chosen) and calls these from uniform control flow with all WG invocations
 // (they contain barriers). Each ends with a barrier, so the next call may reuse the scratch.
 // Order: a tree over the invocation index, red[i] = red[i] (op) red[i + off] for off = WG/2 .. 1,
-// the order every kernel used before the helper existed (results are bit-identical to them).
+// the order every kernel used before the helper existed (results are bit-identical to them). The
+// last level (red[0] (op) red[1]) is done by every invocation from the two values, which saves
+// the barrier after it: log2(WG) + 1 barriers per call, the trailing one included.
 // Scratch: one array of WG per value type; only the arrays of the functions a kernel calls count
 // towards its workgroup memory (WebGPU counts statically used variables).
 // No subgroup operations: they change the summation order (the HF parity budget) and no GPU was
@@ -20,11 +22,12 @@ var<workgroup> reduceU32: array<u32, WG>;
 fn workgroupSum(lid: u32, v: f32) -> f32 {
   reduceF32[lid] = v;
   workgroupBarrier();
-  for (var off = WG / 2u; off > 0u; off = off / 2u) {
+  for (var off = WG / 2u; off > 1u; off = off / 2u) {
     if (lid < off) { reduceF32[lid] += reduceF32[lid + off]; }
     workgroupBarrier();
   }
-  let total = reduceF32[0];
+  var total = reduceF32[0];
+  if (WG > 1u) { total += reduceF32[min(1u, WG - 1u)]; }
   workgroupBarrier();
   return total;
 }
@@ -33,11 +36,12 @@ fn workgroupSum(lid: u32, v: f32) -> f32 {
 fn workgroupMax(lid: u32, v: f32) -> f32 {
   reduceF32[lid] = v;
   workgroupBarrier();
-  for (var off = WG / 2u; off > 0u; off = off / 2u) {
+  for (var off = WG / 2u; off > 1u; off = off / 2u) {
     if (lid < off) { reduceF32[lid] = max(reduceF32[lid], reduceF32[lid + off]); }
     workgroupBarrier();
   }
-  let total = reduceF32[0];
+  var total = reduceF32[0];
+  if (WG > 1u) { total = max(total, reduceF32[min(1u, WG - 1u)]); }
   workgroupBarrier();
   return total;
 }
@@ -46,11 +50,12 @@ fn workgroupMax(lid: u32, v: f32) -> f32 {
 fn workgroupSum2(lid: u32, v: vec2<f32>) -> vec2<f32> {
   reduceF32x2[lid] = v;
   workgroupBarrier();
-  for (var off = WG / 2u; off > 0u; off = off / 2u) {
+  for (var off = WG / 2u; off > 1u; off = off / 2u) {
     if (lid < off) { reduceF32x2[lid] += reduceF32x2[lid + off]; }
     workgroupBarrier();
   }
-  let total = reduceF32x2[0];
+  var total = reduceF32x2[0];
+  if (WG > 1u) { total += reduceF32x2[min(1u, WG - 1u)]; }
   workgroupBarrier();
   return total;
 }
@@ -59,11 +64,12 @@ fn workgroupSum2(lid: u32, v: vec2<f32>) -> vec2<f32> {
 fn workgroupSumU32(lid: u32, v: u32) -> u32 {
   reduceU32[lid] = v;
   workgroupBarrier();
-  for (var off = WG / 2u; off > 0u; off = off / 2u) {
+  for (var off = WG / 2u; off > 1u; off = off / 2u) {
     if (lid < off) { reduceU32[lid] += reduceU32[lid + off]; }
     workgroupBarrier();
   }
-  let total = reduceU32[0];
+  var total = reduceU32[0];
+  if (WG > 1u) { total += reduceU32[min(1u, WG - 1u)]; }
   workgroupBarrier();
   return total;
 }

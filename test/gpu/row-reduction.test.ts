@@ -121,6 +121,30 @@ for (const policy of [CPU_POLICY, GPU_POLICY]) {
   });
 }
 
+// The helper's smallest trees: WG = 1 (no level), 2 (only the last level, done without a barrier
+// after it), 4. Custom policies; the shipped ones use 64 / 256.
+for (const wg of [1, 2, 4]) {
+  it(`reduction workgroup ${wg}: group norm, plane stats, count-nonfinite`, async () => {
+    const policy: KernelPolicy = { ...CPU_POLICY, reductionWorkgroup: wg };
+    const rng = makeRng(SEED);
+    const [B, C, H, W, G] = [2, 6, 3, 5, 3];
+    const x = randn(rng, B * C * H * W, 2);
+    const gamma = randn(rng, C);
+    const beta = randn(rng, C);
+    const gn = await run(full, policy, (g) => ops.groupNorm(g, g.input('x', [B, C, H, W]), g.input('g', [C]), g.input('b', [C]), { groups: G }), { x, g: gamma, b: beta });
+    check(`group-norm WG=${wg}`, gn.y, groupNormRef(x, [B, C, H, W], G, gamma, beta, 1e-5, false), 2e-5, 1e-5);
+    const ps = await run(full, policy, (g) => ops.planeStats(g, g.input('x', [B, C, H, W]), { kind: 'positive-sigmoid' }), { x });
+    const ref = positiveSigmoidRef(x, B * C, H * W);
+    for (let p = 0; p < B * C; p++) expect((ps.y as Float32Array)[p * 2]).toBe(ref[p * 2]);
+    check(`plane-stats WG=${wg}`, ps.y, ref, 0, 2e-6);
+    const bad = Float32Array.from(x);
+    for (let i = 0; i < bad.length; i += 7) bad[i] = i % 2 ? Number.NaN : Number.NEGATIVE_INFINITY;
+    const nf = await run(full, policy, (g) => ops.countNonFinite(g, g.input('x', [bad.length]), 50), { x: bad });
+    const expected = Array.from({ length: Math.ceil(bad.length / 50) }, (_, k) => bad.subarray(k * 50, (k + 1) * 50).filter((v) => !Number.isFinite(v)).length);
+    expect([...(nf.y as Uint32Array)]).toEqual(expected);
+  });
+}
+
 it('a reduction workgroup that is not a power of two is refused when the graph is built', () => {
   const g = new GraphBuilder(65535, { ...GPU_POLICY, reductionWorkgroup: 96 });
   expect(() => ops.groupNorm(g, g.input('x', [1, 4, 2, 2]), g.input('g', [4]), g.input('b', [4]), { groups: 2 })).toThrow(/group-norm: reduction workgroup size 96 is not a power of two/);
