@@ -3,7 +3,8 @@
  * 2 warm-up runs, median of 5 timed runs of the whole pass (submit to completion), under each
  * kernel policy (cpu: register tiles / row per invocation; gpu: workgroup-memory tiles /
  * workgroup per row), with the gpu/cpu time ratio. GB/s counts each input and the output once.
- * `KERNEL_POLICIES=cpu` (or gpu) runs one policy only.
+ * `KERNEL_POLICIES=cpu` (or gpu) runs one policy only; `KERNEL_CASES=conv2d` only the cases whose
+ * name contains one of the comma-separated words.
  * `npx vitest run --config bench/vitest.bench.config.ts bench/kernels.bench.ts`
  */
 import { it } from 'vitest';
@@ -24,6 +25,10 @@ const cases: Case[] = [
   { name: 'window attention 64 windows x 49 tokens, 3 heads x 32', flops: 64 * 3 * 49 * 49 * 32 * 4, inputs: { q: [64, 49, 96] }, build: (g, t) => ops.attention(g, t.q!, t.q!, t.q!, { heads: 3 }) },
   { name: 'masked cross-attention 100 queries x 2304 keys, 8 heads x 32', flops: 100 * 8 * 2304 * 32 * 4, inputs: { q: [1, 100, 256], k: [1, 2304, 256] }, build: (g, t) => ops.attention(g, t.q!, t.k!, t.k!, { heads: 8 }) },
   { name: 'layer norm 9216 x 96', flops: 9216 * 96 * 8, inputs: { x: [9216, 96], g: [96], b: [96] }, build: (g, t) => ops.layerNorm(g, t.x!, t.g!, t.b!) },
+  { name: 'layer norm 100 x 256 (decoder queries)', flops: 100 * 256 * 8, inputs: { x: [100, 256], g: [256], b: [256] }, build: (g, t) => ops.layerNorm(g, t.x!, t.g!, t.b!) },
+  { name: 'softmax 18432 x 12 (deformable attention weights)', flops: 18432 * 12 * 5, inputs: { x: [18432, 12] }, build: (g, t) => ops.softmax(g, t.x!) },
+  { name: 'softmax 800 x 1000 (rows within the row kernel limit)', flops: 800 * 1000 * 5, inputs: { x: [800, 1000] }, build: (g, t) => ops.softmax(g, t.x!) },
+  { name: 'group norm 1 x 256 x 48 x 48, 32 groups', flops: 256 * 48 * 48 * 8, inputs: { x: [1, 256, 48, 48], g: [256], b: [256] }, build: (g, t) => ops.groupNorm(g, t.x!, t.g!, t.b!, { groups: 32 }) },
 ];
 
 it('kernel throughput', async () => {
@@ -31,7 +36,8 @@ it('kernel throughput', async () => {
   const rng = makeRng(1);
   console.log(`adapter: ${gpu.adapterName}`);
   const policies = [CPU_POLICY, GPU_POLICY].filter((p) => (process.env.KERNEL_POLICIES ?? 'cpu,gpu').split(',').includes(p.name));
-  for (const c of cases) {
+  const only = process.env.KERNEL_CASES?.split(',');
+  for (const c of cases.filter((k) => !only || only.some((w) => k.name.includes(w)))) {
     const times: number[] = [];
     const kernelsRun = new Set<string>();
     for (const policy of policies) {
@@ -44,7 +50,8 @@ it('kernel throughput', async () => {
       }
       const y = c.build(g, t);
       g.output('y', y);
-      const kernels = [...new Set(g.steps.map((s) => s.kernel.name))].join('+');
+      // Kernels and their overrides (GroupNorm differs between policies only in WG).
+      const kernels = [...new Set(g.steps.map((s) => `${s.kernel.name}${'WG' in s.constants ? `/WG=${String(s.constants.WG)}` : ''}`))].join('+');
       if (kernelsRun.has(kernels)) {
         console.log(`${c.name.padEnd(62)} ${policy.name}: same kernels (${kernels}) as above`);
         times.push(times[times.length - 1] as number);

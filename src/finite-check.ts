@@ -40,7 +40,7 @@ export class GpuFiniteCheck {
     const key = `${region.byteOffset}|${region.shape.join('x')}`;
     if (!this.current || this.current.key !== key || this.current.source !== region.buffer) {
       this.dispose();
-      const g = new GraphBuilder(this.gpu.limits.maxComputeWorkgroupsPerDimension);
+      const g = GraphBuilder.forDevice(this.gpu);
       g.output('counts', countNonFinite(g, g.external(name, region, region.shape), NONFINITE_CHUNK));
       this.current = { key, source: region.buffer, graph: await CompiledGraph.compile(this.gpu, g, this.gpu.pipelines, { label: `finite-check:${name}` }) };
     }

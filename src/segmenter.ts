@@ -285,7 +285,7 @@ export class Segmenter {
     let graph = hit?.source === seg.gpu.buffer && hit.image === uploaded?.buffer ? hit.graph : undefined;
     if (!graph) {
       for (const [k, old] of this.overlays) if (k.startsWith(`${seg.task}|`)) (old.graph.dispose(), this.overlays.delete(k));
-      const g = new GraphBuilder(this.gpu.limits.maxComputeWorkgroupsPerDimension);
+      const g = GraphBuilder.forDevice(this.gpu);
       const map = g.external('label_map', seg.gpu, [seg.height, seg.width], 'i32');
       const pixels = uploaded ? g.external('image', uploaded, [image.height, image.width], 'u32') : g.input('image', [image.height, image.width], 'u32');
       const out = ops.overlay(g, pixels, map, g.input('colours', [table.length], 'u32'), {

@@ -7,7 +7,8 @@
 // A query row whose keys are all blocked (MASK == 1): MASKED_ROW == 0 attends to every key
 // (Mask2Former's rule), MASKED_ROW == 1 writes zeros.
 // Threads: one workgroup of WG (power of two) per (b, h, q); keys in tiles of WG (one key per
-// invocation for the scores), head dims spread over invocations (d = lid + r*WG, r < 4).
+// invocation for the scores, tile maxima by workgroupMax from shaders/common/reduce.wgsl), head
+// dims spread over invocations (d = lid + r*WG, r < 4).
 // Reference: test/ref/attention.ts.
 
 override WG: u32;
@@ -35,21 +36,10 @@ struct Params {
 
 var<workgroup> qs: array<f32, MAX_HEAD_DIM>;
 var<workgroup> p: array<f32, WG>;
-var<workgroup> red: array<f32, WG>;
 
 const NEG_INF = -0x1.fffffep+127f;
 
-fn reduceMax(lid: u32, x: f32) -> f32 {
-  red[lid] = x;
-  workgroupBarrier();
-  for (var off = WG / 2u; off > 0u; off = off / 2u) {
-    if (lid < off) { red[lid] = max(red[lid], red[lid + off]); }
-    workgroupBarrier();
-  }
-  let m = red[0];
-  workgroupBarrier();
-  return m;
-}
+// #import common/reduce
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -69,7 +59,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   if (MASK == 1u) {
     var open = 0.0;
     for (var j = lid; j < P.Lk; j += WG) { if (mask[maskRow + j] == 0u) { open = 1.0; } }
-    let anyOpen = reduceMax(lid, open) > 0.0;
+    let anyOpen = workgroupMax(lid, open) > 0.0;
     useMask = anyOpen || MASKED_ROW == 1u;
   }
   workgroupBarrier();
@@ -89,7 +79,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
       if (MASK == 2u) { s += bitcast<f32>(mask[maskRow + j]); }
       if (useMask && mask[maskRow + j] != 0u) { s = NEG_INF; }
     }
-    let tileMax = reduceMax(lid, s);
+    let tileMax = workgroupMax(lid, s);
     let mNew = max(m, tileMax);
     var pj = 0.0;
     if (s > NEG_INF) { pj = exp(s - mNew); }

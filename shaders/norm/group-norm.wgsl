@@ -1,7 +1,8 @@
 // GroupNorm over NCHW (groups of C/G consecutive channels), affine, optional ReLU:
 //   y[b, c, :] = act((x[b, c, :] - mean_bg) / sqrt(var_bg + eps) * gamma[c] + beta[c]),  g = c / (C/G)
 // x, y: [B, C, HW] at P.xOff / P.yOff (a group is contiguous: (C/G)*HW values); gamma, beta: [C]
-// Threads: one workgroup of WG (power of two) per (b, g); two passes (mean, centred variance).
+// Threads: one workgroup of WG (power of two) per (b, g); two passes (mean, centred variance),
+// each reduced with workgroupSum (shaders/common/reduce.wgsl).
 // Reference: test/ref/norm.ts groupNormRef.
 
 override WG: u32;
@@ -19,19 +20,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> beta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-var<workgroup> red: array<f32, WG>;
-
-fn reduceSum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var off = WG / 2u; off > 0u; off = off / 2u) {
-    if (lid < off) { red[lid] += red[lid + off]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
-}
+// #import common/reduce
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -42,10 +31,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   let base = bg * n; // (b * C + g * cg) * HW
   var s = 0.0;
   for (var i = lid; i < n; i += WG) { s += x[P.xOff + base + i]; }
-  let mean = reduceSum(lid, s) / f32(n);
+  let mean = workgroupSum(lid, s) / f32(n);
   var q = 0.0;
   for (var i = lid; i < n; i += WG) { let d = x[P.xOff + base + i] - mean; q += d * d; }
-  let inv = inverseSqrt(reduceSum(lid, q) / f32(n) + P.eps);
+  let inv = inverseSqrt(workgroupSum(lid, q) / f32(n) + P.eps);
   let c0 = (bg % P.G) * cg;
   for (var i = lid; i < n; i += WG) {
     let c = c0 + i / P.HW;

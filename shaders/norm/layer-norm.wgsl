@@ -1,7 +1,8 @@
 // LayerNorm over the last dim, optionally of a residual sum (post-norm blocks):
 //   s = x + (HAS_RESIDUAL ? r : 0);  y = (s - mean(s)) / sqrt(var(s) + eps) * gamma + beta
 // x, r, y: [rows, C] at P.xOff / P.rOff / P.yOff; gamma, beta: [C] at P.gOff / P.bOff
-// Threads: one workgroup of WG (power of two) per row; two passes (mean, then centred variance).
+// Threads: one workgroup of WG (power of two) per row; two passes (mean, then centred variance),
+// each a strided partial per invocation and workgroupSum (shaders/common/reduce.wgsl).
 // Reference: test/ref/norm.ts layerNormRef (biased variance, as torch).
 
 override WG: u32;
@@ -19,24 +20,12 @@ struct Params {
 @group(0) @binding(4) var<storage, read> beta: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
-var<workgroup> red: array<f32, WG>;
+// #import common/reduce
 
 fn load(row: u32, i: u32) -> f32 {
   var v = x[P.xOff + row * P.C + i];
   if (HAS_RESIDUAL) { v += r[P.rOff + row * P.C + i]; }
   return v;
-}
-
-fn reduceSum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var off = WG / 2u; off > 0u; off = off / 2u) {
-    if (lid < off) { red[lid] += red[lid + off]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
 }
 
 @compute @workgroup_size(WG)
@@ -45,10 +34,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   if (row >= P.rows) { return; } // uniform per workgroup
   var s = 0.0;
   for (var i = lid; i < P.C; i += WG) { s += load(row, i); }
-  let mean = reduceSum(lid, s) / f32(P.C);
+  let mean = workgroupSum(lid, s) / f32(P.C);
   var q = 0.0;
   for (var i = lid; i < P.C; i += WG) { let d = load(row, i) - mean; q += d * d; }
-  let inv = inverseSqrt(reduceSum(lid, q) / f32(P.C) + P.eps);
+  let inv = inverseSqrt(workgroupSum(lid, q) / f32(P.C) + P.eps);
   for (var i = lid; i < P.C; i += WG) {
     y[P.yOff + row * P.C + i] = (load(row, i) - mean) * inv * gamma[P.gOff + i] + beta[P.bOff + i];
   }

@@ -1,5 +1,6 @@
 // Softmax over the last dim: y[r, i] = exp(x[r, i] - max_r) / sum_j exp(x[r, j] - max_r)
-// x, y: [rows, n] at P.xOff / P.yOff. One workgroup of WG (power of two) per row.
+// x, y: [rows, n] at P.xOff / P.yOff. One workgroup of WG (power of two) per row: strided partials,
+// then workgroupMax / workgroupSum (shaders/common/reduce.wgsl).
 // Reference: test/ref/norm.ts softmaxRef.
 
 override WG: u32;
@@ -10,7 +11,7 @@ struct Params { rows: u32, n: u32, xOff: u32, yOff: u32 }
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
-var<workgroup> red: array<f32, WG>;
+// #import common/reduce
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -19,22 +20,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   let base = row * P.n;
   var m = -0x1.fffffep+127f;
   for (var i = lid; i < P.n; i += WG) { m = max(m, x[P.xOff + base + i]); }
-  red[lid] = m;
-  workgroupBarrier();
-  for (var off = WG / 2u; off > 0u; off = off / 2u) {
-    if (lid < off) { red[lid] = max(red[lid], red[lid + off]); }
-    workgroupBarrier();
-  }
-  let rowMax = red[0];
-  workgroupBarrier();
+  let rowMax = workgroupMax(lid, m);
   var s = 0.0;
   for (var i = lid; i < P.n; i += WG) { s += exp(x[P.xOff + base + i] - rowMax); }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var off = WG / 2u; off > 0u; off = off / 2u) {
-    if (lid < off) { red[lid] += red[lid + off]; }
-    workgroupBarrier();
-  }
-  let inv = 1.0 / red[0];
+  let inv = 1.0 / workgroupSum(lid, s);
   for (var i = lid; i < P.n; i += WG) { y[P.yOff + base + i] = exp(x[P.xOff + base + i] - rowMax) * inv; }
 }

@@ -6,7 +6,7 @@
 //          cols) is sampled by some target row / column.
 // x: f32 [planes, rows * cols] at P.xOff; out: f32 [planes, 2] (a, s) at P.yOff. Counts are exact
 // in f32 up to 2^24 pixels per plane (source sizes, not target sizes). One workgroup of WG (power
-// of two) per plane. Reference: test/ref/post.ts positiveSigmoidRef, sampledPositiveRef.
+// of two) per plane, (a, s) summed in one tree (workgroupSum2, shaders/common/reduce.wgsl). Reference: test/ref/post.ts positiveSigmoidRef, sampledPositiveRef.
 
 override WG: u32;
 override MODE: u32;
@@ -18,8 +18,7 @@ struct Params { planes: u32, n: u32, cols: u32, xOff: u32, hOff: u32, yOff: u32 
 @group(0) @binding(2) var<storage, read> hits: array<i32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-var<workgroup> ra: array<f32, WG>;
-var<workgroup> rs: array<f32, WG>;
+// #import common/reduce
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -38,18 +37,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
       a += 1.0;
     }
   }
-  ra[lid] = a;
-  rs[lid] = s;
-  workgroupBarrier();
-  for (var off = WG / 2u; off > 0u; off = off / 2u) {
-    if (lid < off) {
-      ra[lid] += ra[lid + off];
-      rs[lid] += rs[lid + off];
-    }
-    workgroupBarrier();
-  }
+  let total = workgroupSum2(lid, vec2<f32>(a, s));
   if (lid == 0u) {
-    y[P.yOff + plane * 2u] = ra[0];
-    y[P.yOff + plane * 2u + 1u] = rs[0];
+    y[P.yOff + plane * 2u] = total.x;
+    y[P.yOff + plane * 2u + 1u] = total.y;
   }
 }

@@ -4,6 +4,7 @@
  * fields once (`params`); a unit test checks every kernel's WGSL struct against it.
  */
 import { GpuError } from '../errors.ts';
+import { resolveImports } from './wgsl-import.ts';
 
 export type ParamType = 'u32' | 'i32' | 'f32';
 /** Fields of the kernel's `struct Params`, in order; all scalars (4 bytes each). */
@@ -32,8 +33,9 @@ export interface KernelDef {
 
 export type Constants = Readonly<Record<string, number | boolean>>;
 
+/** The kernel with its `// #import` directives resolved (see wgsl-import.ts); throws on a bad directive. */
 export function defineKernel(def: KernelDef): KernelDef {
-  return def;
+  return { ...def, code: resolveImports(def.name, def.code) };
 }
 
 /** Packs named values into the kernel's `Params` layout (byte size rounded up to 16). */

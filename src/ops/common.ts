@@ -1,5 +1,5 @@
 /** Shared checks for op functions: every failure names the op, the tensor and both shapes. */
-import { ShapeError } from '../errors.ts';
+import { ShapeError, UnsupportedError } from '../errors.ts';
 import { numel, shapeStr, type GraphBuilder, type Tensor } from '../graph/builder.ts';
 
 export function expectRank(op: string, t: Tensor, rank: number, dims = `rank ${rank}`): void {
@@ -23,6 +23,15 @@ export function outputFor(g: GraphBuilder, op: string, shape: readonly number[],
   if (!out) return g.empty(name, shape);
   if (numel(out.shape) !== numel(shape)) throw new ShapeError(op, out.name, `${numel(shape)} elements ${shapeStr(shape)}`, out.shape);
   return g.reshape(out, shape);
+}
+
+/**
+ * The workgroup size of a kernel that reduces with shaders/common/reduce.wgsl: its tree halves WG
+ * each step, so WG must be a power of two (a custom policy with another value is refused here).
+ */
+export function treeWorkgroup(op: string, wg: number): number {
+  if (!Number.isInteger(wg) || wg < 1 || (wg & (wg - 1)) !== 0) throw new UnsupportedError(`${op}: reduction workgroup size ${wg} is not a power of two (KernelPolicy.reductionWorkgroup)`);
+  return wg;
 }
 
 /** Workgroups for a kernel with one invocation per element and WG invocations per workgroup. */

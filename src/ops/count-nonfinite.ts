@@ -3,7 +3,7 @@ import code from '../../shaders/post/count-nonfinite.wgsl?raw';
 import { ShapeError } from '../errors.ts';
 import { defineKernel } from '../gpu/kernel.ts';
 import { numel, type GraphBuilder, type Tensor } from '../graph/builder.ts';
-import { expectDtype } from './common.ts';
+import { expectDtype, treeWorkgroup } from './common.ts';
 
 export const countNonFiniteKernel = defineKernel({
   name: 'count-nonfinite', code,
@@ -11,7 +11,6 @@ export const countNonFiniteKernel = defineKernel({
   bindings: ['read', 'write'], overrides: ['WG'],
 });
 
-/** Must be a power of two (tree reduction). */
 /** Default elements per block: a few blocks per query plane, a small readback. */
 export const NONFINITE_CHUNK = 16384;
 
@@ -23,7 +22,7 @@ export function countNonFinite(g: GraphBuilder, x: Tensor, chunk = NONFINITE_CHU
   const blocks = Math.max(1, Math.ceil(n / chunk));
   const y = g.empty('nonfinite-counts', [blocks], 'u32');
   g.step({
-    label: 'count-nonfinite', kernel: countNonFiniteKernel, constants: { WG: g.policy.reductionWorkgroup },
+    label: 'count-nonfinite', kernel: countNonFiniteKernel, constants: { WG: treeWorkgroup('count-nonfinite', g.policy.reductionWorkgroup) },
     bindings: [x, y],
     params: { n, chunk, blocks, xOff: x.offset, yOff: y.offset },
     workgroups: blocks,

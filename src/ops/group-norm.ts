@@ -3,7 +3,7 @@ import code from '../../shaders/norm/group-norm.wgsl?raw';
 import { ShapeError } from '../errors.ts';
 import { defineKernel } from '../gpu/kernel.ts';
 import { numel, type GraphBuilder, type Tensor } from '../graph/builder.ts';
-import { expectShape, outputFor } from './common.ts';
+import { expectShape, outputFor, treeWorkgroup } from './common.ts';
 
 export const groupNormKernel = defineKernel({
   name: 'group-norm',
@@ -33,7 +33,7 @@ export function groupNorm(g: GraphBuilder, x: Tensor, gamma: Tensor, beta: Tenso
   g.step({
     label: 'group-norm',
     kernel: groupNormKernel,
-    constants: { WG: g.policy.reductionWorkgroup, RELU: o.relu ?? false },
+    constants: { WG: treeWorkgroup('group-norm', g.policy.reductionWorkgroup), RELU: o.relu ?? false },
     bindings: [x, gamma, beta, y],
     params: { B, C, HW, G: o.groups, eps: o.eps ?? 1e-5, xOff: x.offset, gOff: gamma.offset, bOff: beta.offset, yOff: y.offset },
     workgroups: B * o.groups,

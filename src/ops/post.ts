@@ -12,7 +12,7 @@ import paintCode from '../../shaders/post/paint.wgsl?raw';
 import { ShapeError, UnsupportedError } from '../errors.ts';
 import { defineKernel } from '../gpu/kernel.ts';
 import { numel, type GraphBuilder, type Tensor } from '../graph/builder.ts';
-import { expectDtype, expectPositive, expectRank, expectShape, perElement } from './common.ts';
+import { expectDtype, expectPositive, expectRank, expectShape, perElement, treeWorkgroup } from './common.ts';
 
 export const resizeArgmaxKernel = defineKernel({
   name: 'resize-argmax', code: resizeArgmaxCode,
@@ -72,7 +72,7 @@ export interface LabelStats {
 function rowReduce(g: GraphBuilder, part: Tensor, rows: number, cap: number, count: number): Tensor {
   const y = g.empty('row-reduce', [count, 6], 'u32');
   g.step({
-    label: 'row-reduce', kernel: rowReduceKernel, constants: { WG: g.policy.reductionWorkgroup },
+    label: 'row-reduce', kernel: rowReduceKernel, constants: { WG: treeWorkgroup('row-reduce', g.policy.reductionWorkgroup) },
     bindings: [part, y],
     params: { rows, cap, count, pOff: part.offset, yOff: y.offset },
     workgroups: count,
@@ -148,7 +148,7 @@ export function planeStats(g: GraphBuilder, x: Tensor, mode: PlaneStatsMode): Te
   const hits = mode.kind === 'sampled-positive' ? mode.hits : g.dummy();
   g.step({
     label: 'plane-stats', kernel: planeStatsKernel,
-    constants: { WG: g.policy.reductionWorkgroup, MODE: mode.kind === 'positive-sigmoid' ? 0 : 1 },
+    constants: { WG: treeWorkgroup('plane-stats', g.policy.reductionWorkgroup), MODE: mode.kind === 'positive-sigmoid' ? 0 : 1 },
     bindings: [x, hits, y],
     params: { planes: B * C, n: rows * cols, cols, xOff: x.offset, hOff: hits.offset, yOff: y.offset },
     workgroups: B * C,

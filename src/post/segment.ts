@@ -268,7 +268,7 @@ export class PostProcessor {
     const { B, Q, L, hm, wm, hs, ws, targets } = this.dims(logits, o);
     const key = `semantic|${B},${Q},${L},${hm},${wm},${JSON.stringify(targets)},${logits.maskLogits.byteOffset}`;
     const entry = await this.cached(key, logits.maskLogits.buffer, async () => {
-      const g = new GraphBuilder(this.ctx.limits.maxComputeWorkgroupsPerDimension);
+      const g = GraphBuilder.forDevice(this.ctx);
       g.within('post_semantic', () => {
         const probs = g.input('class_probs', [B, L, Q]);
         const sig = ops.unary(g, 'sigmoid', this.planes(g, logits));
@@ -309,7 +309,7 @@ export class PostProcessor {
     const threshold = o.threshold ?? 0.5;
     const key = `instance|${B},${Q},${L},${hm},${wm},${JSON.stringify(targets)},${logits.maskLogits.byteOffset}`;
     const entry = await this.cached(key, logits.maskLogits.buffer, async () => {
-      const g = new GraphBuilder(this.ctx.limits.maxComputeWorkgroupsPerDimension);
+      const g = GraphBuilder.forDevice(this.ctx);
       g.within('post_instance', () => {
         const src = this.planes(g, logits);
         g.output('source', src);
@@ -320,7 +320,7 @@ export class PostProcessor {
         });
       });
       const first = await CompiledGraph.compile(this.ctx, g, this.ctx.pipelines, { label: 'post-instance' });
-      const p = new GraphBuilder(this.ctx.limits.maxComputeWorkgroupsPerDimension);
+      const p = GraphBuilder.forDevice(this.ctx);
       p.within('post_instance', () => {
         const src = p.external('source', first.outputBuffer('source'), [B, Q, hs * ws]);
         targets.forEach(([h, w], i) => {
@@ -402,7 +402,7 @@ export class PostProcessor {
     const { B, Q, L, hm, wm, hs, ws, targets } = d;
     const key = `${task}|${B},${Q},${L},${hm},${wm},${JSON.stringify(targets)},${maskThreshold},${probs},${logits.maskLogits.byteOffset}`;
     return this.cached(key, logits.maskLogits.buffer, async () => {
-      const g = new GraphBuilder(this.ctx.limits.maxComputeWorkgroupsPerDimension);
+      const g = GraphBuilder.forDevice(this.ctx);
       g.within(`post_${task}`, () => {
         const src = this.planes(g, logits);
         const planes = probs ? ops.unary(g, 'sigmoid', src) : src;
@@ -413,7 +413,7 @@ export class PostProcessor {
         });
       });
       const first = await CompiledGraph.compile(this.ctx, g, this.ctx.pipelines, { label: `post-${task}` });
-      const p = new GraphBuilder(this.ctx.limits.maxComputeWorkgroupsPerDimension);
+      const p = GraphBuilder.forDevice(this.ctx);
       p.within(`post_${task}`, () => {
         targets.forEach(([h, w], i) => {
           const am = p.external(`argmax.${i}`, first.outputBuffer(`argmax.${i}`), [h, w], 'i32');

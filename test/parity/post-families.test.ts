@@ -5,8 +5,11 @@
  * segments (id, label_id, was_fused) identical, scores within 2e-6, areas = pixels of the map.
  * OneFormer's instance task also with task_type 'panoptic' (thing_ids) and is_demo false,
  * checked against a plain-TS re-statement of HF's routine (test/ref/post.ts has the per-pixel parts).
+ * MaskFormer resnet-tiny (batch of 2) runs again on a device created with kernels 'gpu': the
+ * post-processing graphs take the device's policy (tiled matmul, 256-wide reductions), checked
+ * from the pipelines they ask for.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { join } from 'node:path';
 import { requestNodeGpu } from '../../src/gpu/node.ts';
 import type { GpuContext } from '../../src/gpu/device.ts';
@@ -53,10 +56,10 @@ beforeAll(async () => {
 afterAll(() => ctx?.dispose());
 
 /** Class logits on the host, mask logits in a GPU buffer (as a model's output graph holds them). */
-function upload(cls: RefTensor, masks: RefTensor): { logits: LogitsOnGpu; buffer: GPUBuffer } {
+function upload(cls: RefTensor, masks: RefTensor, on: GpuContext = ctx): { logits: LogitsOnGpu; buffer: GPUBuffer } {
   const data = masks.data as Float32Array;
-  const buffer = ctx.device.createBuffer({ label: 'test:masks', size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
-  ctx.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  const buffer = on.device.createBuffer({ label: 'test:masks', size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+  on.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
   return { logits: { classLogits: { shape: cls.shape, data: cls.data as Float32Array }, maskLogits: { shape: masks.shape, buffer, byteOffset: 0 } }, buffer };
 }
 
@@ -81,27 +84,50 @@ interface MaskFormerPost {
   post_process_panoptic_segmentation: { segments_info: SegInfo[] }[];
 }
 
-for (const name of ['swin-tiny', 'resnet-tiny']) {
-  describe(`maskformer/${name} post-processing (MASKFORMER_POST)`, () => {
+for (const [name, kernels] of [['swin-tiny', 'auto'], ['resnet-tiny', 'auto'], ['resnet-tiny', 'gpu']] as const) {
+  describe(`maskformer/${name} post-processing (MASKFORMER_POST)${kernels === 'gpu' ? ', gpu kernels' : ''}`, () => {
     const dir = join(FIXTURES, 'maskformer', name);
     let expected: Map<string, RefTensor>;
     let post: MaskFormerPost;
     let results: Record<Task, ImageSegmentation[]>;
     let done: (() => void) | undefined;
+    const used: string[] = [];
     beforeAll(async () => {
+      const on = kernels === 'gpu' ? await requestNodeGpu({ kernels: 'gpu' }) : ctx;
+      // The kernels (and reduction widths) the post-processing graphs compile.
+      const get = on.pipelines.get.bind(on.pipelines);
+      const spy = vi.spyOn(on.pipelines, 'get').mockImplementation((kernel, constants) => {
+        used.push(`${kernel.name}${'WG' in constants ? `/WG=${String(constants.WG)}` : ''}`);
+        return get(kernel, constants);
+      });
       expected = await readTensors(join(dir, 'expected.safetensors'));
       post = readJson(join(dir, 'expected_post.json')) as MaskFormerPost;
-      const { logits, buffer } = upload(expected.get('class_queries_logits')!, expected.get('masks_queries_logits')!);
-      const pp = new PostProcessor(ctx, MASKFORMER_POST);
+      const { logits, buffer } = upload(expected.get('class_queries_logits')!, expected.get('masks_queries_logits')!, on);
+      const pp = new PostProcessor(on, MASKFORMER_POST);
       const opts = { target_sizes: post.target_sizes };
       results = { semantic: await pp.semantic(logits, opts), instance: await pp.instance(logits, opts), panoptic: await pp.panoptic(logits, opts) };
+      spy.mockRestore();
       // One call per task: every result stays valid until afterAll disposes the processor.
       done = () => {
         pp.dispose();
         buffer.destroy();
+        if (on !== ctx) on.dispose();
       };
     });
     afterAll(() => done?.());
+    it(`post-processing graphs use the device's ${kernels === 'gpu' ? 'gpu' : 'cpu (SwiftShader)'} kernels`, () => {
+      const gpu = kernels === 'gpu';
+      const names = new Set(used.map((k) => k.split('/')[0]));
+      console.log(`maskformer/${name} post-processing, ${kernels} kernels: ${[...new Set(used)].join(', ')}`);
+      expect(names.has('matmul-tiled')).toBe(gpu);
+      expect(names.has('matmul')).toBe(!gpu);
+      // The kernels that reduce with the policy's reduction workgroup (64 cpu, 256 gpu).
+      for (const k of ['plane-stats', 'row-reduce']) {
+        const seen = used.filter((u) => u.startsWith(`${k}/`));
+        expect(seen.length).toBeGreaterThan(0);
+        expect(new Set(seen)).toEqual(new Set([`${k}/WG=${gpu ? 256 : 64}`]));
+      }
+    });
     for (const t of ['semantic', 'instance', 'panoptic'] as Task[]) {
       it(`${t}: label maps identical, segments identical, scores within 2e-6`, async () => {
         expect(results[t].length).toBe(post.target_sizes.length);
