@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { kernels } from '../../src/ops/index.ts';
 import { foldWorkgroups, packParams } from '../../src/gpu/kernel.ts';
-import { ROWS_MAX_HEAD_DIM } from '../../src/ops/attention.ts';
+import { ROWS_MAX_HEAD_DIM, TILED_MAX_HEAD_DIM, tiledAttentionShape } from '../../src/ops/attention.ts';
 
 function wgslParams(code: string): [string, string][] {
   const m = /struct Params\s*\{([^}]*)\}/.exec(code);
@@ -49,6 +49,20 @@ describe('constants shared by TS and WGSL', () => {
     const k = kernels.find((x) => x.name === 'attention-rows')!;
     const acc = /const ACC = (\d+)u;/.exec(k.code);
     expect(Number(acc?.[1]) * 4).toBe(ROWS_MAX_HEAD_DIM);
+  });
+  it('attention-tiled: const MAX_DV * 4 == TILED_MAX_HEAD_DIM; every specialisation fits MAX_DV, MAX_BK and 16 KiB', () => {
+    const k = kernels.find((x) => x.name === 'attention-tiled')!;
+    const maxDv = Number(/const MAX_DV = (\d+)u;/.exec(k.code)?.[1]);
+    const maxBk = Number(/const MAX_BK = (\d+)u;/.exec(k.code)?.[1]);
+    expect(maxDv * 4).toBe(TILED_MAX_HEAD_DIM);
+    for (let dh = 1; dh <= TILED_MAX_HEAD_DIM; dh++) {
+      const { DV, BK } = tiledAttentionShape(dh);
+      expect(4 * DV).toBeGreaterThanOrEqual(dh);
+      expect(DV).toBeLessThanOrEqual(maxDv);
+      expect(BK).toBeLessThanOrEqual(maxBk);
+      expect(2 * BK * DV * 16).toBeLessThanOrEqual(16384); // ks + vs, WebGPU's minimum workgroup storage
+    }
+    expect(() => tiledAttentionShape(TILED_MAX_HEAD_DIM + 1)).toThrow(/head_dim 65/);
   });
 });
 
