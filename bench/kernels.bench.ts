@@ -1,6 +1,6 @@
 /**
  * Kernel throughput on the adapter at hand (Node, Dawn): each op in its own planned graph,
- * 2 warm-up runs, median of 5 timed runs of the whole pass (submit to completion), under each
+ * 2 warm-up runs, median of 5 timed runs of the whole pass (submit to completion: `wait: true`), under each
  * kernel policy (cpu: register tiles / row per invocation; gpu: workgroup-memory tiles /
  * workgroup per row), with the gpu/cpu time ratio. GB/s counts each input and the output once.
  * `KERNEL_POLICIES=cpu` (or gpu) runs one policy only.
@@ -53,9 +53,9 @@ it('kernel throughput', async () => {
       kernelsRun.add(kernels);
       const bytes = 4 * (Object.values(feeds).reduce((a, f) => a + f.length, 0) + numel(y.shape));
       const graph = await CompiledGraph.compile(gpu, g, gpu.pipelines);
-      for (let i = 0; i < 2; i++) await graph.run(feeds);
+      for (let i = 0; i < 2; i++) await graph.run(feeds, { wait: true });
       const ms: number[] = [];
-      for (let i = 0; i < 5; i++) ms.push((await graph.run(feeds)).wallMs);
+      for (let i = 0; i < 5; i++) ms.push((await graph.run(feeds, { wait: true })).wallMs);
       ms.sort((a, b) => a - b);
       const med = ms[2] as number;
       times.push(med);
@@ -111,9 +111,9 @@ it('attention kernels: rows vs workgroup vs tiled', async () => {
       });
       g.output('y', y);
       const graph = await CompiledGraph.compile(gpu, g, gpu.pipelines);
-      for (let i = 0; i < 2; i++) await graph.run(feeds);
+      for (let i = 0; i < 2; i++) await graph.run(feeds, { wait: true });
       const t: number[] = [];
-      for (let i = 0; i < 5; i++) t.push((await graph.run(feeds)).wallMs);
+      for (let i = 0; i < 5; i++) t.push((await graph.run(feeds, { wait: true })).wallMs);
       t.sort((a, b) => a - b);
       const med = t[2] as number;
       ms[kernel] = med;
