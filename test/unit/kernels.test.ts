@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { kernels } from '../../src/ops/index.ts';
 import { foldWorkgroups, packParams } from '../../src/gpu/kernel.ts';
-import { ROWS_MAX_HEAD_DIM, TILED_MAX_HEAD_DIM, tiledAttentionShape } from '../../src/ops/attention.ts';
+import { ROWS_MAX_HEAD_DIM, TILED_MAX_HEAD_DIM, TILED_QUERIES, attention, tiledAttentionShape } from '../../src/ops/attention.ts';
+import { GraphBuilder } from '../../src/graph/builder.ts';
+import { GPU_POLICY } from '../../src/gpu/policy.ts';
 
 function wgslParams(code: string): [string, string][] {
   const m = /struct Params\s*\{([^}]*)\}/.exec(code);
@@ -63,6 +65,16 @@ describe('constants shared by TS and WGSL', () => {
       expect(2 * BK * DV * 16).toBeLessThanOrEqual(16384); // ks + vs, WebGPU's minimum workgroup storage
     }
     expect(() => tiledAttentionShape(TILED_MAX_HEAD_DIM + 1)).toThrow(/head_dim 65/);
+  });
+  it('attention-tiled step: a workgroup per 32-query block of each (batch, head), specialised by head dim', () => {
+    const g = new GraphBuilder(65535, GPU_POLICY);
+    const q = g.input('q', [2, 33, 3 * 24]);
+    const kv = g.input('kv', [2, 5, 3 * 24]);
+    attention(g, q, kv, kv, { heads: 3 });
+    const step = g.steps[0]!;
+    expect(step.kernel.name).toBe('attention-tiled');
+    expect(step.workgroups).toBe(2 * 3 * Math.ceil(33 / TILED_QUERIES));
+    expect(step.constants).toMatchObject({ WG: TILED_QUERIES, DV: 8, BK: 32 });
   });
 });
 
