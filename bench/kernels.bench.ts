@@ -1,6 +1,6 @@
 /**
  * Kernel throughput on the adapter at hand (Node, Dawn): each op in its own planned graph,
- * 2 warm-up runs, median of 5 timed runs of the whole pass (submit to completion), under each
+ * 2 warm-up runs, median of 5 timed runs of the whole pass (submit to completion: `wait: true`), under each
  * kernel policy (cpu: register tiles / row per invocation; gpu: workgroup-memory tiles /
  * workgroup per row), with the gpu/cpu time ratio. GB/s counts each input and the output once.
  * `KERNEL_POLICIES=cpu` (or gpu) runs one policy only; `KERNEL_CASES=conv2d` only the cases whose
@@ -70,6 +70,64 @@ it('kernel throughput', async () => {
       graph.dispose();
     }
     if (times.length === 2) console.log(`${c.name.padEnd(62)} gpu/cpu time ratio ${((times[1] as number) / (times[0] as number)).toFixed(2)}`);
+  }
+  gpu.dispose();
+}, 1_800_000);
+
+/**
+ * Attention kernels side by side on the same graph: 'rows' (cpu policy: a query row per
+ * invocation), 'workgroup' (a workgroup per query row) and 'tiled' (gpu policy: 32 query rows per
+ * workgroup, K/V tiles in workgroup memory). FLOPs: 4 * Lq * Lk * dh per (batch, head) (q.k and
+ * p.v); masks and bias not counted. `ATTENTION_KERNELS=rows,tiled` runs a subset.
+ */
+interface AttentionBenchCase {
+  name: string; B: number; H: number; Lq: number; Lk: number; dh: number;
+  mask?: { kind: 'bool' | 'additive'; batch: number }; bias?: boolean;
+}
+
+const attentionCases: AttentionBenchCase[] = [
+  // Swin-T stage 1 at 384x384 is 144 windows; a shifted block: relative-position bias + shift mask.
+  { name: 'window attention 64 windows x 49 tokens, 3 heads x 32, bias + shift mask', B: 64, H: 3, Lq: 49, Lk: 49, dh: 32, mask: { kind: 'additive', batch: 64 }, bias: true },
+  // Mask2Former decoder at 384x384, level 1/8: 100 queries over 48x48 keys, ~half of the keys blocked.
+  { name: 'masked cross-attention 100 queries x 2304 keys, 8 heads x 32, bool mask', B: 1, H: 8, Lq: 100, Lk: 2304, dh: 32, mask: { kind: 'bool', batch: 1 } },
+  { name: 'decoder self-attention 100 x 100, 8 heads x 32', B: 1, H: 8, Lq: 100, Lk: 100, dh: 32 },
+];
+
+it('attention kernels: rows vs workgroup vs tiled', async () => {
+  const gpu = await requestNodeGpu();
+  const rng = makeRng(2);
+  console.log(`adapter: ${gpu.adapterName}`);
+  const kernels = (['rows', 'workgroup', 'tiled'] as const).filter((k) => (process.env.ATTENTION_KERNELS ?? 'rows,workgroup,tiled').split(',').includes(k));
+  for (const c of attentionCases) {
+    const C = c.H * c.dh;
+    const flops = 4 * c.B * c.H * c.Lq * c.Lk * c.dh;
+    const feeds: Record<string, Float32Array | Uint32Array> = {
+      q: randn(rng, c.B * c.Lq * C, 0.5), k: randn(rng, c.B * c.Lk * C, 0.5), v: randn(rng, c.B * c.Lk * C, 0.5),
+    };
+    if (c.mask?.kind === 'bool') feeds.mask = Uint32Array.from({ length: c.mask.batch * c.Lq * c.Lk }, () => (rng() < 0.5 ? 1 : 0));
+    if (c.mask?.kind === 'additive') feeds.mask = Float32Array.from({ length: c.mask.batch * c.Lq * c.Lk }, () => (rng() < 0.3 ? -100 : 0));
+    if (c.bias) feeds.bias = randn(rng, c.H * c.Lq * c.Lk, 0.5);
+    const bytes = 4 * (Object.values(feeds).reduce((a, f) => a + f.length, 0) + c.B * c.Lq * C);
+    const ms: Record<string, number> = {};
+    for (const kernel of kernels) {
+      const g = new GraphBuilder(gpu.limits.maxComputeWorkgroupsPerDimension);
+      const y = ops.attention(g, g.input('q', [c.B, c.Lq, C]), g.input('k', [c.B, c.Lk, C]), g.input('v', [c.B, c.Lk, C]), {
+        heads: c.H, kernel,
+        ...(c.mask ? { mask: { kind: c.mask.kind, tensor: g.input('mask', [c.mask.batch, c.Lq, c.Lk], c.mask.kind === 'bool' ? 'u32' : 'f32') } } : {}),
+        ...(c.bias ? { bias: g.input('bias', [c.H, c.Lq, c.Lk]) } : {}),
+      });
+      g.output('y', y);
+      const graph = await CompiledGraph.compile(gpu, g, gpu.pipelines);
+      for (let i = 0; i < 2; i++) await graph.run(feeds, { wait: true });
+      const t: number[] = [];
+      for (let i = 0; i < 5; i++) t.push((await graph.run(feeds, { wait: true })).wallMs);
+      t.sort((a, b) => a - b);
+      const med = t[2] as number;
+      ms[kernel] = med;
+      console.log(`${c.name.padEnd(76)} ${kernel.padEnd(9)} ${med.toFixed(1).padStart(8)} ms  ${(flops / med / 1e6).toFixed(2).padStart(7)} GFLOP/s  ${(bytes / med / 1e6).toFixed(3).padStart(7)} GB/s`);
+      graph.dispose();
+    }
+    if (ms.rows !== undefined && ms.tiled !== undefined) console.log(`${c.name.padEnd(76)} tiled/rows time ratio ${(ms.tiled / ms.rows).toFixed(2)}`);
   }
   gpu.dispose();
 }, 1_800_000);

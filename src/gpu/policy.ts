@@ -6,7 +6,8 @@
  * - 'cpu' (CPU adapters such as SwiftShader and lavapipe): one output row / register tile per
  *   invocation, no workgroup memory and no barriers; what runs fastest when "invocations" are
  *   SIMD lanes of a few CPU threads.
- * - 'gpu': tiles in workgroup memory shared by many invocations, a workgroup per reduction row.
+ * - 'gpu': tiles in workgroup memory shared by many invocations (matmul, attention), a workgroup
+ *   per reduction row.
  */
 
 /** What the policy choice reads from the adapter (a subset of GpuContext, so it is testable). */
@@ -30,8 +31,13 @@ export interface KernelPolicy {
   readonly matmul: 'register' | 'tiled';
   /** LayerNorm and softmax: one row per invocation, or one workgroup per row (tree reduction). */
   readonly rowReduction: 'invocation' | 'workgroup';
-  /** Attention: one query row per invocation, or one workgroup per query row. */
-  readonly attention: 'rows' | 'workgroup';
+  /**
+   * Attention: 'rows' = one query row per invocation; 'workgroup' = one workgroup per query row
+   * (head dims spread over its invocations); 'tiled' = a block of 32 query rows of one (batch,
+   * head) per workgroup, K/V tiles staged in workgroup memory and shared by the block, online
+   * softmax per row (head dims <= 64; larger heads use 'workgroup').
+   */
+  readonly attention: 'rows' | 'workgroup' | 'tiled';
   /**
    * Invocations of kernels that reduce across a workgroup with barriers (GroupNorm, per-plane
    * statistics). SwiftShader's compile time grows with it (256: 2.3 s for one plane-stats
@@ -53,7 +59,7 @@ export const CPU_POLICY: KernelPolicy = Object.freeze({
 });
 
 export const GPU_POLICY: KernelPolicy = Object.freeze({
-  name: 'gpu', matmul: 'tiled', rowReduction: 'workgroup', attention: 'workgroup', reductionWorkgroup: 256, compileConcurrency: 16,
+  name: 'gpu', matmul: 'tiled', rowReduction: 'workgroup', attention: 'tiled', reductionWorkgroup: 256, compileConcurrency: 16,
 });
 
 /** Workgroup memory and invocations the tiled matmul needs (checked against the adapter's limits). */

@@ -5,6 +5,7 @@
  */
 import code from '../../shaders/attention/attention.wgsl?raw';
 import rowsCode from '../../shaders/attention/attention-rows.wgsl?raw';
+import tiledCode from '../../shaders/attention/attention-tiled.wgsl?raw';
 import { ShapeError, UnsupportedError } from '../errors.ts';
 import { defineKernel } from '../gpu/kernel.ts';
 import type { GraphBuilder, Tensor } from '../graph/builder.ts';
@@ -34,15 +35,42 @@ export const attentionRowsKernel = defineKernel({
   overrides: ['WG', 'MASK', 'HAS_BIAS', 'MASKED_ROW'],
 });
 
+/**
+ * Same contract, a block of TILED_QUERIES query rows of one (batch, head) per workgroup, K and V
+ * staged in tiles through workgroup memory, online softmax per row (the gpu policy's attention).
+ */
+export const attentionTiledKernel = defineKernel({
+  name: 'attention-tiled',
+  code: tiledCode,
+  params: attentionKernel.params,
+  bindings: attentionKernel.bindings,
+  overrides: ['WG', 'BK', 'DV', 'MASK', 'HAS_BIAS', 'MASKED_ROW'],
+});
+
 const WG = 64;
+/** attention-tiled: query rows per workgroup (one per invocation). */
+export const TILED_QUERIES = 32;
+/** attention-tiled keeps dh / 4 vec4s of q and of the output in registers: `const MAX_DV = 16u` in its WGSL. */
+export const TILED_MAX_HEAD_DIM = 64;
+/**
+ * attention-tiled specialisations: vec4s per head row (DV) and keys per tile (BK) for a head dim.
+ * BK * DV = 256 vec4s, so K and V tiles take 8 KiB of workgroup memory (under WebGPU's 16 KiB
+ * minimum limit); three variants at most (dh <= 16, 32, 64).
+ */
+export function tiledAttentionShape(dh: number): { DV: number; BK: number } {
+  if (dh > TILED_MAX_HEAD_DIM) throw new UnsupportedError(`attention-tiled: head_dim ${dh} > ${TILED_MAX_HEAD_DIM}`);
+  const DV = dh <= 16 ? 4 : dh <= 32 ? 8 : 16;
+  return { DV, BK: 256 / DV };
+}
+
 /** Each invocation accumulates 4 head dims (see the kernel), so dh <= 4 * WG. */
 export const MAX_HEAD_DIM = 4 * WG;
 /** attention-rows keeps dh / 4 vec4 accumulators: `const ACC = 16u` in its WGSL (checked by a unit test). */
 export const ROWS_MAX_HEAD_DIM = 64;
 
 export interface AttentionOptions {
-  /** Force the workgroup-per-row kernel (tests compare both). */
-  readonly kernel?: 'rows' | 'workgroup';
+  /** Force a kernel instead of the policy's choice (tests compare all three). */
+  readonly kernel?: 'rows' | 'workgroup' | 'tiled';
   readonly heads: number;
   /** Defaults to 1 / sqrt(head_dim). */
   readonly scale?: number;
@@ -81,19 +109,26 @@ export function attention(g: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, o: A
   }
   if (o.bias) expectShape('attention', o.bias, [o.heads, Lq, Lk]);
   const out = outputFor(g, 'attention', [B, Lq, C], o.out);
-  // CPU policy: rows in registers when they fit (every Swin and Mask2Former head: dh 16..32);
-  // else (and on GPUs) a workgroup per row with the head dims spread over its invocations.
-  const rows = o.kernel === undefined ? g.policy.attention === 'rows' && dh <= ROWS_MAX_HEAD_DIM : o.kernel === 'rows';
-  if (rows && dh > ROWS_MAX_HEAD_DIM) throw new UnsupportedError(`attention-rows: head_dim ${dh} > ${ROWS_MAX_HEAD_DIM}`);
+  // CPU policy: rows in registers when they fit (every Swin and Mask2Former head: dh 16..32).
+  // GPU policy: query blocks with K/V tiles in workgroup memory when dh fits the registers.
+  // Otherwise a workgroup per row with the head dims spread over its invocations.
+  const kind = o.kernel ?? (g.policy.attention === 'rows' && dh <= ROWS_MAX_HEAD_DIM ? 'rows'
+    : g.policy.attention === 'tiled' && dh <= TILED_MAX_HEAD_DIM ? 'tiled' : 'workgroup');
+  if (kind === 'rows' && dh > ROWS_MAX_HEAD_DIM) throw new UnsupportedError(`attention-rows: head_dim ${dh} > ${ROWS_MAX_HEAD_DIM}`);
   const flags = {
     MASK: o.mask ? (o.mask.kind === 'bool' ? 1 : 2) : 0,
     HAS_BIAS: o.bias !== undefined,
     MASKED_ROW: (o.maskedRow ?? 'attend-all') === 'attend-all' ? 0 : 1,
   };
+  const tiled = kind === 'tiled' ? tiledAttentionShape(dh) : undefined;
+  const [kernel, constants, workgroups] =
+    kind === 'rows' ? [attentionRowsKernel, { WG, ...flags }, Math.ceil((B * o.heads * Lq) / WG)] as const
+    : tiled ? [attentionTiledKernel, { WG: TILED_QUERIES, ...tiled, ...flags }, B * o.heads * Math.ceil(Lq / TILED_QUERIES)] as const
+    : [attentionKernel, { WG, MAX_HEAD_DIM, ...flags }, B * o.heads * Lq] as const;
   g.step({
     label: 'attention',
-    kernel: rows ? attentionRowsKernel : attentionKernel,
-    constants: rows ? { WG, ...flags } : { WG, MAX_HEAD_DIM, ...flags },
+    kernel,
+    constants,
     bindings: [q, k, v, o.mask?.tensor ?? g.dummy(), o.bias ?? g.dummy(), out],
     params: {
       B, H: o.heads, Lq, Lk, dh, scale: o.scale ?? 1 / Math.sqrt(dh),
@@ -103,7 +138,7 @@ export function attention(g: GraphBuilder, q: Tensor, k: Tensor, v: Tensor, o: A
       oOff: out.offset, oStrideB: Lq * C, oStrideL: C,
       maskOff: o.mask?.tensor.offset ?? 0, maskBatch, biasOff: o.bias?.offset ?? 0,
     },
-    workgroups: rows ? Math.ceil((B * o.heads * Lq) / WG) : B * o.heads * Lq,
+    workgroups,
   });
   return out;
 }

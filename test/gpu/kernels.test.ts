@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.ts';
+import type { Tensor } from '../../src/graph/builder.ts';
 import * as ops from '../../src/ops/index.ts';
 import { maxErrors } from '../ref/compare.ts';
 import { makeRng, randn, randu } from '../ref/random.ts';
@@ -312,60 +313,142 @@ describe('elementwise and copies', () => {
   });
 });
 
+interface AttentionCase {
+  B: number; H: number; Lq: number; Lk: number; dh: number;
+  mask: 'none' | 'bool' | 'additive';
+  /** Batches of the mask (divides B; b uses mask b % maskBatch). Defaults: bool B, additive 3. */
+  maskBatch?: number;
+  bias: boolean;
+  /** q, k, v and the output as views at odd offsets of larger buffers (the op's xOff params). */
+  views?: boolean;
+}
+
+/**
+ * Runs one attention case on `harness` and checks it against attentionRef. Bool masks block 70%
+ * of keys at random, plus every key of query 0 of each mask batch and of query 2 of mask batch 1
+ * (fully blocked rows); additive masks are Swin's shift mask (-100 between regions).
+ */
+async function checkAttention(harness: Harness, c: AttentionCase, kernel: 'rows' | 'workgroup' | 'tiled', maskedRow: 'attend-all' | 'zero', label: string): Promise<void> {
+  const rng = makeRng(SEED);
+  const C = c.H * c.dh;
+  const q = randn(rng, c.B * c.Lq * C);
+  const k = randn(rng, c.B * c.Lk * C);
+  const v = randn(rng, c.B * c.Lk * C);
+  const maskBatch = c.maskBatch ?? (c.mask === 'additive' ? 3 : c.B);
+  const nMask = maskBatch * c.Lq * c.Lk;
+  let maskData: Float32Array | Uint32Array | undefined;
+  if (c.mask === 'bool') {
+    const m = new Uint32Array(nMask);
+    for (let i = 0; i < nMask; i++) m[i] = rng() < 0.7 ? 1 : 0;
+    for (let b = 0; b < maskBatch; b++) m.fill(1, b * c.Lq * c.Lk, b * c.Lq * c.Lk + c.Lk);
+    if (c.Lq > 2 && maskBatch > 1) m.fill(1, (c.Lq + 2) * c.Lk, (c.Lq + 3) * c.Lk);
+    maskData = m;
+  } else if (c.mask === 'additive') {
+    const shift = shiftMaskRef(14, 21, 7, 3); // [6 windows, 49, 49]
+    if (c.Lq !== 49 || c.Lk !== 49 || maskBatch > 6) throw new Error('additive cases use 49-token windows, maskBatch <= 6');
+    maskData = shift.subarray(0, nMask);
+  }
+  const bias = c.bias ? randn(rng, c.H * c.Lq * c.Lk) : undefined;
+  // Views: q at offset 3 of its buffer, k and v at offsets 1 and 2 + |k| of one buffer, the
+  // output at offset 5 of a buffer holding -0.25 everywhere (the rest must keep it).
+  const [qPad, kPad, oPad] = c.views ? [3, 1, 5] : [0, 0, 0];
+  const inputs: Record<string, Float32Array | Uint32Array> = {};
+  if (c.views) {
+    const qb = new Float32Array(qPad + q.length + 2);
+    qb.set(q, qPad);
+    const kv = new Float32Array(kPad + k.length + 1 + v.length + 4);
+    kv.set(k, kPad);
+    kv.set(v, kPad + k.length + 1);
+    Object.assign(inputs, { q: qb, kv, o0: new Float32Array(oPad + q.length + 3).fill(-0.25) });
+  } else Object.assign(inputs, { q, k, v });
+  if (maskData) inputs.mask = maskData;
+  if (bias) inputs.bias = bias;
+  const out = await harness.run(
+    (g) => {
+      let qt: Tensor, kt: Tensor, vt: Tensor, ot: Tensor | undefined, whole: Tensor | undefined;
+      if (c.views) {
+        qt = g.view(g.input('q', [qPad + q.length + 2]), qPad, [c.B, c.Lq, C], 'q');
+        const kv = g.input('kv', [kPad + k.length + 1 + v.length + 4]);
+        kt = g.view(kv, kPad, [c.B, c.Lk, C], 'k');
+        vt = g.view(kv, kPad + k.length + 1, [c.B, c.Lk, C], 'v');
+        whole = ops.unary(g, 'copy', g.input('o0', [oPad + q.length + 3]));
+        ot = g.view(whole, oPad, [c.B, c.Lq, C], 'out');
+      } else {
+        qt = g.input('q', [c.B, c.Lq, C]);
+        kt = g.input('k', [c.B, c.Lk, C]);
+        vt = g.input('v', [c.B, c.Lk, C]);
+      }
+      const y = ops.attention(g, qt, kt, vt, {
+        heads: c.H,
+        maskedRow,
+        kernel,
+        ...(maskData ? { mask: { kind: c.mask === 'bool' ? 'bool' : 'additive', tensor: g.input('mask', [maskBatch, c.Lq, c.Lk], c.mask === 'bool' ? 'u32' : 'f32') } } : {}),
+        ...(bias ? { bias: g.input('bias', [c.H, c.Lq, c.Lk]) } : {}),
+        ...(ot ? { out: ot } : {}),
+      } as const);
+      return { y: whole ?? y };
+    },
+    inputs,
+  );
+  const ref = attentionRef(q, k, v, {
+    B: c.B, H: c.H, Lq: c.Lq, Lk: c.Lk, dh: c.dh, scale: 1 / Math.sqrt(c.dh), maskedRow,
+    ...(maskData ? { mask: { kind: c.mask === 'bool' ? 'bool' : 'additive', data: maskData, maskBatch } } : {}),
+    ...(bias ? { bias } : {}),
+  } as Parameters<typeof attentionRef>[3]);
+  const expected = c.views ? new Float32Array(oPad + q.length + 3).fill(-0.25) : ref;
+  if (c.views) expected.set(ref, oPad);
+  check(`attention ${kernel} ${label}`, out.y!, expected, 2e-5, 1e-5);
+}
+
+const caseName = (c: AttentionCase): string =>
+  `B=${c.B} H=${c.H} Lq=${c.Lq} Lk=${c.Lk} dh=${c.dh} mask=${c.mask}${c.maskBatch !== undefined ? ` maskBatch=${c.maskBatch}` : ''}${c.bias ? ' +bias' : ''}${c.views ? ' views' : ''}`;
+
 describe('attention', () => {
-  const cases = [
+  const cases: AttentionCase[] = [
     { B: 1, H: 1, Lq: 1, Lk: 1, dh: 3, mask: 'none', bias: false },
     { B: 2, H: 3, Lq: 7, Lk: 70, dh: 11, mask: 'none', bias: false },
     { B: 2, H: 4, Lq: 12, Lk: 131, dh: 16, mask: 'bool', bias: false },
     { B: 6, H: 2, Lq: 49, Lk: 49, dh: 6, mask: 'additive', bias: true },
     { B: 1, H: 2, Lq: 5, Lk: 9, dh: 65, mask: 'bool', bias: true },
-  ] as const;
+  ];
   for (const c of cases) {
-    for (const maskedRow of c.mask === 'bool' ? (['attend-all', 'zero'] as const) : (['attend-all'] as const)) for (const kernel of c.dh <= 64 ? (['rows', 'workgroup'] as const) : (['workgroup'] as const)) {
-      it(`B=${c.B} H=${c.H} Lq=${c.Lq} Lk=${c.Lk} dh=${c.dh} mask=${c.mask}${c.bias ? ' +bias' : ''} maskedRow=${maskedRow} kernel=${kernel}`, async () => {
-        const rng = makeRng(SEED);
-        const C = c.H * c.dh;
-        const q = randn(rng, c.B * c.Lq * C);
-        const k = randn(rng, c.B * c.Lk * C);
-        const v = randn(rng, c.B * c.Lk * C);
-        const maskBatch = c.mask === 'additive' ? 3 : c.B;
-        const nMask = maskBatch * c.Lq * c.Lk;
-        let maskData: Float32Array | Uint32Array | undefined;
-        if (c.mask === 'bool') {
-          const m = new Uint32Array(nMask);
-          for (let i = 0; i < nMask; i++) m[i] = rng() < 0.7 ? 1 : 0;
-          // Fully blocked rows: query 0 of every batch, and query 2 of batch 1.
-          for (let b = 0; b < maskBatch; b++) m.fill(1, b * c.Lq * c.Lk, b * c.Lq * c.Lk + c.Lk);
-          if (c.Lq > 2 && maskBatch > 1) m.fill(1, (c.Lq + 2) * c.Lk, (c.Lq + 3) * c.Lk);
-          maskData = m;
-        } else if (c.mask === 'additive') {
-          maskData = shiftMaskRef(14, 21, 7, 3).subarray(0, nMask);
-        }
-        const bias = c.bias ? randn(rng, c.H * c.Lq * c.Lk) : undefined;
-        const inputs: Record<string, Float32Array | Uint32Array> = { q, k, v };
-        if (maskData) inputs.mask = maskData;
-        if (bias) inputs.bias = bias;
-        const out = await h.run(
-          (g) => ({
-            y: ops.attention(g, g.input('q', [c.B, c.Lq, C]), g.input('k', [c.B, c.Lk, C]), g.input('v', [c.B, c.Lk, C]), {
-              heads: c.H,
-              maskedRow,
-              kernel,
-              ...(maskData ? { mask: { kind: c.mask === 'bool' ? 'bool' : 'additive', tensor: g.input('mask', [maskBatch, c.Lq, c.Lk], c.mask === 'bool' ? 'u32' : 'f32') } } : {}),
-              ...(bias ? { bias: g.input('bias', [c.H, c.Lq, c.Lk]) } : {}),
-            } as const),
-          }),
-          inputs,
-        );
-        const ref = attentionRef(q, k, v, {
-          B: c.B, H: c.H, Lq: c.Lq, Lk: c.Lk, dh: c.dh, scale: 1 / Math.sqrt(c.dh), maskedRow,
-          ...(maskData ? { mask: { kind: c.mask === 'bool' ? 'bool' : 'additive', data: maskData, maskBatch } } : {}),
-          ...(bias ? { bias } : {}),
-        } as Parameters<typeof attentionRef>[3]);
-        check('attention', out.y!, ref, 2e-5, 1e-5);
+    for (const maskedRow of c.mask === 'bool' ? (['attend-all', 'zero'] as const) : (['attend-all'] as const)) for (const kernel of c.dh <= 64 ? (['rows', 'workgroup', 'tiled'] as const) : (['workgroup'] as const)) {
+      it(`${caseName(c)} maskedRow=${maskedRow} kernel=${kernel}`, async () => {
+        await checkAttention(h, c, kernel, maskedRow, caseName(c));
       });
     }
   }
+
+  // The tiled kernel: query blocks of 32 and key tiles of 64/32/16 (dh <= 16/32/64) that the
+  // shapes do not fill, one head, fully blocked rows under both rules, masks shared by batches.
+  const tiled: AttentionCase[] = [
+    { B: 1, H: 1, Lq: 1, Lk: 1, dh: 8, mask: 'none', bias: false },
+    { B: 2, H: 1, Lq: 7, Lk: 5, dh: 24, mask: 'bool', maskBatch: 1, bias: false },
+    { B: 4, H: 3, Lq: 49, Lk: 49, dh: 32, mask: 'additive', maskBatch: 2, bias: true },
+    { B: 2, H: 2, Lq: 100, Lk: 300, dh: 32, mask: 'bool', maskBatch: 1, bias: false },
+    { B: 1, H: 2, Lq: 33, Lk: 300, dh: 64, mask: 'bool', bias: true },
+    { B: 3, H: 1, Lq: 33, Lk: 49, dh: 64, mask: 'none', bias: false, views: true },
+    { B: 2, H: 1, Lq: 100, Lk: 5, dh: 8, mask: 'bool', bias: true, views: true },
+  ];
+  for (const c of tiled) {
+    for (const maskedRow of c.mask === 'bool' ? (['attend-all', 'zero'] as const) : (['attend-all'] as const)) {
+      it(`tiled: ${caseName(c)} maskedRow=${maskedRow}`, async () => {
+        await checkAttention(h, c, 'tiled', maskedRow, caseName(c));
+      });
+    }
+  }
+
+  // B*H*ceil(Lq/32) = 3*2*3 = 18 workgroups on a device capped at 7 per dimension: [7, 3, 1],
+  // 3 surplus workgroups must store nothing (the same folding as above 65535).
+  it('tiled: folded dispatch with surplus workgroups (cap 7 per dimension; B=3 H=2 Lq=70 Lk=40 dh=16 bool)', async () => {
+    const folded = await createHarness({ maxWorkgroupsPerDimension: 7 });
+    try {
+      const c: AttentionCase = { B: 3, H: 2, Lq: 70, Lk: 40, dh: 16, mask: 'bool', bias: false };
+      await checkAttention(folded, c, 'tiled', 'attend-all', `${caseName(c)} folded`);
+    } finally {
+      folded.dispose();
+    }
+  });
 });
 
 describe('multi-scale deformable attention', () => {

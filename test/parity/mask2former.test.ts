@@ -3,7 +3,7 @@
  * and pixel_values: the first failing stage shows where divergence starts. Tolerance: max abs
  * error <= 1e-4 * max|reference| per tensor (measured errors printed); the boolean attention
  * masks must match exactly. Both kernel policies run on the adapter at hand ('gpu' forced on a
- * CPU adapter: tiled matmul, workgroup-per-row attention and reductions).
+ * CPU adapter: tiled matmul and attention, workgroup-per-row reductions).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -49,6 +49,7 @@ for (const kernels of ['cpu', 'gpu'] as const) for (const name of ['tiny', 'tiny
     let expected: Map<string, RefTensor>;
     const got = new Map<string, HostArray>();
     let order: string[] = [];
+    let attentionKernels: string[] = [];
     beforeAll(async () => {
       ctx = await requestNodeGpu({ kernels });
       expected = await readTensors(join(dir, 'expected.safetensors'));
@@ -57,6 +58,7 @@ for (const kernels of ['cpu', 'gpu'] as const) for (const name of ['tiny', 'tiny
       const store = await WeightStore.load(ctx, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file: `${name}/model.safetensors` });
       const pv = expected.get('pixel_values') as RefTensor;
       const built = buildMask2Former(cfg, store, { kind: 'pixel-values', shape: pv.shape as [number, 3, number, number] }, { intermediates: true, policy: ctx.policy }, ctx.limits.maxComputeWorkgroupsPerDimension);
+      attentionKernels = built.graph.steps.filter((s) => s.kernel.name.startsWith('attention')).map((s) => s.kernel.name);
       const graph = await CompiledGraph.compile(ctx, built.graph, ctx.pipelines, { weights: store });
       await graph.run({ pixel_values: pv.data as Float32Array });
       const outs = await graph.read(built.outputNames);
@@ -67,11 +69,17 @@ for (const kernels of ['cpu', 'gpu'] as const) for (const name of ['tiny', 'tiny
         got.set(`debug.attention_mask.${k}`, attentionMaskAsHf(raw, (ref.shape[0] as number) * (ref.shape[1] as number), ref.shape[2] as number) as unknown as HostArray);
       }
       order = stageOrder([...expected.keys()], cfg.numInstantiatedDecoderLayers);
-      console.log(`${name} (${kernels} kernels): ${order.length} stages compared, ${built.graph.steps.length} GPU steps, adapter ${ctx.adapterName}`);
+      console.log(`${name} (${kernels} kernels): ${order.length} stages compared, ${built.graph.steps.length} GPU steps (attention: ${attentionKernels.length} x ${[...new Set(attentionKernels)].join(', ')}), adapter ${ctx.adapterName}`);
       graph.dispose();
       store.dispose();
     });
     afterAll(() => ctx?.dispose());
+
+    it(`runs the ${kernels} policy's attention kernel (Swin windows, masked cross-attention, self-attention)`, () => {
+      // Every head of the tiny fixtures is <= 64 wide: no fallback to the workgroup-per-row kernel.
+      expect(attentionKernels.length).toBeGreaterThan(0);
+      expect(new Set(attentionKernels)).toEqual(new Set([kernels === 'gpu' ? 'attention-tiled' : 'attention-rows']));
+    });
 
     it('produces every stage of expected.safetensors, in order, within tolerance', () => {
       const { rows, firstBad } = compareStages(order, expected, got, REL_TOL, 86);

@@ -2,8 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { kernels } from '../../src/ops/index.ts';
 import { foldWorkgroups, packParams } from '../../src/gpu/kernel.ts';
-import { ROWS_MAX_HEAD_DIM } from '../../src/ops/attention.ts';
+import { ROWS_MAX_HEAD_DIM, TILED_MAX_HEAD_DIM, TILED_QUERIES, attention, tiledAttentionShape } from '../../src/ops/attention.ts';
 import { OC_BLOCK } from '../../src/ops/conv2d.ts';
+import { GraphBuilder } from '../../src/graph/builder.ts';
+import { GPU_POLICY } from '../../src/gpu/policy.ts';
 
 function wgslParams(code: string): [string, string][] {
   const m = /struct Params\s*\{([^}]*)\}/.exec(code);
@@ -55,6 +57,30 @@ describe('constants shared by TS and WGSL', () => {
     const k = kernels.find((x) => x.name === 'conv2d')!;
     const ocb = /const OCB = (\d+)u;/.exec(k.code);
     expect(Number(ocb?.[1])).toBe(OC_BLOCK);
+  });
+  it('attention-tiled: const MAX_DV * 4 == TILED_MAX_HEAD_DIM; every specialisation fits MAX_DV, MAX_BK and 16 KiB', () => {
+    const k = kernels.find((x) => x.name === 'attention-tiled')!;
+    const maxDv = Number(/const MAX_DV = (\d+)u;/.exec(k.code)?.[1]);
+    const maxBk = Number(/const MAX_BK = (\d+)u;/.exec(k.code)?.[1]);
+    expect(maxDv * 4).toBe(TILED_MAX_HEAD_DIM);
+    for (let dh = 1; dh <= TILED_MAX_HEAD_DIM; dh++) {
+      const { DV, BK } = tiledAttentionShape(dh);
+      expect(4 * DV).toBeGreaterThanOrEqual(dh);
+      expect(DV).toBeLessThanOrEqual(maxDv);
+      expect(BK).toBeLessThanOrEqual(maxBk);
+      expect(2 * BK * DV * 16).toBeLessThanOrEqual(16384); // ks + vs, WebGPU's minimum workgroup storage
+    }
+    expect(() => tiledAttentionShape(TILED_MAX_HEAD_DIM + 1)).toThrow(/head_dim 65/);
+  });
+  it('attention-tiled step: a workgroup per 32-query block of each (batch, head), specialised by head dim', () => {
+    const g = new GraphBuilder(65535, GPU_POLICY);
+    const q = g.input('q', [2, 33, 3 * 24]);
+    const kv = g.input('kv', [2, 5, 3 * 24]);
+    attention(g, q, kv, kv, { heads: 3 });
+    const step = g.steps[0]!;
+    expect(step.kernel.name).toBe('attention-tiled');
+    expect(step.workgroups).toBe(2 * 3 * Math.ceil(33 / TILED_QUERIES));
+    expect(step.constants).toMatchObject({ WG: TILED_QUERIES, DV: 8, BK: 32 });
   });
 });
 

@@ -48,7 +48,12 @@ describe('kernel policy', () => {
       return g.steps.map((s) => s.kernel.name);
     };
     expect(kernelsOf(new GraphBuilder())).toEqual(['matmul', 'layer-norm-rows', 'softmax-rows', 'attention-rows']);
-    expect(kernelsOf(new GraphBuilder(65535, GPU_POLICY))).toEqual(['matmul-tiled', 'layer-norm', 'softmax', 'attention']);
+    expect(kernelsOf(new GraphBuilder(65535, GPU_POLICY))).toEqual(['matmul-tiled', 'layer-norm', 'softmax', 'attention-tiled']);
+    // Heads wider than the tiled kernel's registers (dh 65) fall back to a workgroup per row.
+    const wide = new GraphBuilder(65535, GPU_POLICY);
+    const x = wide.input('x', [1, 3, 130]);
+    ops.attention(wide, x, x, x, { heads: 2 });
+    expect(wide.steps.map((s) => s.kernel.name)).toEqual(['attention']);
     expect(kernelsOf(GraphBuilder.forDevice({ limits: { maxComputeWorkgroupsPerDimension: 65535 }, policy: GPU_POLICY }))[0]).toBe('matmul-tiled');
     expect(kernels.map((k) => k.name)).toContain('matmul-tiled');
   });
