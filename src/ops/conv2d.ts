@@ -1,10 +1,14 @@
-/** conv2d, NCHW, groups = 1, zero padding; 1x1 stride-1 convolutions run as a batched matmul. */
+/**
+ * conv2d, NCHW, groups = 1, zero padding; 1x1 stride-1 convolutions run as a batched matmul,
+ * the others with the direct kernel ('cpu' policy) or as an implicit GEMM ('gpu' policy).
+ */
 import code from '../../shaders/conv/conv2d.wgsl?raw';
+import gemmCode from '../../shaders/conv/conv2d-gemm.wgsl?raw';
 import { ShapeError } from '../errors.ts';
 import { defineKernel } from '../gpu/kernel.ts';
 import type { GraphBuilder, Tensor } from '../graph/builder.ts';
 import { expectRank, outputFor } from './common.ts';
-import { matmul } from './matmul.ts';
+import { matmul, TILED_BK, TILED_WG } from './matmul.ts';
 
 export const conv2dKernel = defineKernel({
   name: 'conv2d',
@@ -20,6 +24,26 @@ export const conv2dKernel = defineKernel({
   overrides: ['WG'],
 });
 
+/**
+ * The implicit GEMM on the tiled matmul's tiles: (4 * TILED_WG)^2 outputs (channels x pixels) per
+ * workgroup, weights and im2col slices of TILED_BK staged in workgroup memory. Each invocation
+ * gathers one im2col column at every (TILED_WG / 4)-th k of a slice: TILED_WG must be a multiple
+ * of 4 (tested in test/unit/policy.test.ts).
+ */
+export const conv2dGemmKernel = defineKernel({
+  name: 'conv2d-gemm',
+  code: gemmCode,
+  params: [
+    ['B', 'u32'], ['Cin', 'u32'], ['H', 'u32'], ['W', 'u32'],
+    ['Cout', 'u32'], ['Ho', 'u32'], ['Wo', 'u32'], ['KH', 'u32'],
+    ['KW', 'u32'], ['strideY', 'u32'], ['strideX', 'u32'], ['padY', 'u32'],
+    ['padX', 'u32'], ['xOff', 'u32'], ['wOff', 'u32'], ['biasOff', 'u32'],
+    ['yOff', 'u32'], ['tilesM', 'u32'], ['tilesN', 'u32'], ['hasBias', 'u32'],
+  ],
+  bindings: ['read', 'read', 'read', 'write'],
+  overrides: ['WG', 'BK'],
+});
+
 const WG = 64;
 
 export interface Conv2dOptions {
@@ -28,6 +52,8 @@ export interface Conv2dOptions {
   /** Extra zero padding at the bottom / right only (Swin pads images to a multiple of the patch). */
   readonly padEnd?: readonly [number, number];
   readonly out?: Tensor;
+  /** Force a kernel for convs that are not 1x1 stride 1 (tests run both); by default the graph's policy decides. */
+  readonly kernel?: 'direct' | 'gemm';
 }
 
 const pair = (v: number | readonly [number, number] | undefined, d: number): [number, number] =>
@@ -63,6 +89,23 @@ export function conv2d(g: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor | nul
     return g.reshape(y, shape);
   }
   const y = outputFor(g, 'conv2d', shape, o.out);
+  const geometry = { B, Cin, H, W, Cout, Ho, Wo, KH, KW, strideY: sY, strideX: sX, padY: pY, padX: pX };
+  const offsets = { xOff: x.offset, wOff: w.offset, biasOff: bias ? bias.offset : 0, yOff: y.offset, hasBias: bias ? 1 : 0 };
+  if ((o.kernel ?? g.policy.conv) === 'gemm') {
+    // Per batch C [Cout, Ho * Wo] = W [Cout, Cin * KH * KW] @ im2col(x[b]).
+    const tile = 4 * TILED_WG;
+    const tilesM = Math.ceil(Cout / tile);
+    const tilesN = Math.ceil((Ho * Wo) / tile);
+    g.step({
+      label: 'conv2d',
+      kernel: conv2dGemmKernel,
+      constants: { WG: TILED_WG, BK: TILED_BK },
+      bindings: [x, w, bias ?? g.dummy(), y],
+      params: { ...geometry, ...offsets, tilesM, tilesN },
+      workgroups: B * tilesM * tilesN,
+    });
+    return y;
+  }
   // Each invocation computes 4 consecutive output columns of one row (see the kernel).
   const pixelBlocks = Math.ceil((Ho * Math.ceil(Wo / 4)) / WG);
   const ocGroups = Math.ceil(Cout / 4);
@@ -71,10 +114,7 @@ export function conv2d(g: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor | nul
     kernel: conv2dKernel,
     constants: { WG },
     bindings: [x, w, bias ?? g.dummy(), y],
-    params: {
-      B, Cin, H, W, Cout, Ho, Wo, KH, KW, strideY: sY, strideX: sX, padY: pY, padX: pX,
-      xOff: x.offset, wOff: w.offset, biasOff: bias ? bias.offset : 0, yOff: y.offset, pixelBlocks, ocGroups, hasBias: bias ? 1 : 0,
-    },
+    params: { ...geometry, ...offsets, pixelBlocks, ocGroups },
     workgroups: B * ocGroups * pixelBlocks,
   });
   return y;
