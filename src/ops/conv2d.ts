@@ -4,7 +4,8 @@
  */
 import code from '../../shaders/conv/conv2d.wgsl?raw';
 import gemmCode from '../../shaders/conv/conv2d-gemm.wgsl?raw';
-import { ShapeError } from '../errors.ts';
+import gemmF16Code from '../../shaders/conv/conv2d-gemm-f16.wgsl?raw';
+import { ShapeError, UnsupportedError } from '../errors.ts';
 import { defineKernel } from '../gpu/kernel.ts';
 import type { GraphBuilder, Tensor } from '../graph/builder.ts';
 import { expectRank, outputFor } from './common.ts';
@@ -42,6 +43,17 @@ export const conv2dGemmKernel = defineKernel({
   ],
   bindings: ['read', 'read', 'read', 'write'],
   overrides: ['WG', 'BK'],
+  f16Capable: [1],
+});
+
+/** The implicit GEMM with the weights (binding 1) stored as f16: half-precision weights, f32 accumulation. */
+export const conv2dGemmF16Kernel = defineKernel({
+  name: 'conv2d-gemm-f16',
+  code: gemmF16Code,
+  params: conv2dGemmKernel.params,
+  bindings: conv2dGemmKernel.bindings,
+  overrides: conv2dGemmKernel.overrides,
+  f16Bindings: [1],
 });
 
 const WG = 64;
@@ -76,12 +88,21 @@ export function conv2d(g: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor | nul
   const [Cout, Cw, KH, KW] = w.shape as [number, number, number, number];
   if (Cw !== Cin) throw new ShapeError('conv2d', w.name, `[Cout, ${Cin}, KH, KW] (Cin of ${x.name})`, w.shape);
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== Cout)) throw new ShapeError('conv2d', bias.name, `[${Cout}]`, bias.shape);
+  if (x.dtype !== 'f32') throw new ShapeError('conv2d', x.name, 'dtype f32', `dtype ${x.dtype}`);
+  if (w.dtype !== 'f32' && w.dtype !== 'f16') throw new ShapeError('conv2d', w.name, 'dtype f32 or f16', `dtype ${w.dtype}`);
   const [sY, sX] = pair(o.stride, 1);
   const [pY, pX] = pair(o.padding, 0);
   const shape = conv2dShape(x.shape, w.shape, o);
   const [, , Ho, Wo] = shape;
   if (Ho <= 0 || Wo <= 0) throw new ShapeError('conv2d', x.name, `spatial size >= kernel ${KH}x${KW} after padding`, x.shape);
-  if (KH === 1 && KW === 1 && sY === 1 && sX === 1 && pY === 0 && pX === 0 && Ho === H && Wo === W) {
+  const asMatmul = KH === 1 && KW === 1 && sY === 1 && sX === 1 && pY === 0 && pX === 0 && Ho === H && Wo === W;
+  const kernel = o.kernel ?? g.policy.conv;
+  // Only the implicit GEMM reads f16 weights (the weight store keeps a conv weight f16 only when
+  // every graph step that reads it is one: GraphBuilder.f16WeightKeys).
+  if (w.dtype === 'f16' && (asMatmul || kernel !== 'gemm')) {
+    throw new UnsupportedError(`${g.label('conv2d')}: f16 weight '${w.name}' ${JSON.stringify(w.shape)} needs the implicit-GEMM kernel; this conv runs ${asMatmul ? 'as a 1x1 matmul (weights as A, f32 only)' : 'with the direct kernel (f32 only)'}`);
+  }
+  if (asMatmul) {
     // y[b] = W [Cout, Cin] @ x[b] [Cin, H*W] (+ bias per row).
     const y = matmul(g, g.reshape(w, [Cout, Cin]), g.reshape(x, [B, Cin, H * W]), {
       bias, biasAlong: 'm', name: 'conv1x1', ...(o.out ? { out: o.out } : {}),
@@ -91,14 +112,14 @@ export function conv2d(g: GraphBuilder, x: Tensor, w: Tensor, bias: Tensor | nul
   const y = outputFor(g, 'conv2d', shape, o.out);
   const geometry = { B, Cin, H, W, Cout, Ho, Wo, KH, KW, strideY: sY, strideX: sX, padY: pY, padX: pX };
   const offsets = { xOff: x.offset, wOff: w.offset, biasOff: bias ? bias.offset : 0, yOff: y.offset, hasBias: bias ? 1 : 0 };
-  if ((o.kernel ?? g.policy.conv) === 'gemm') {
+  if (kernel === 'gemm') {
     // Per batch C [Cout, Ho * Wo] = W [Cout, Cin * KH * KW] @ im2col(x[b]).
     const tile = 4 * TILED_WG;
     const tilesM = Math.ceil(Cout / tile);
     const tilesN = Math.ceil((Ho * Wo) / tile);
     g.step({
       label: 'conv2d',
-      kernel: conv2dGemmKernel,
+      kernel: w.dtype === 'f16' ? conv2dGemmF16Kernel : conv2dGemmKernel,
       constants: { WG: TILED_WG, BK: TILED_BK },
       bindings: [x, w, bias ?? g.dummy(), y],
       params: { ...geometry, ...offsets, tilesM, tilesN },
