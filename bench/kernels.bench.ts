@@ -3,7 +3,8 @@
  * 2 warm-up runs, median of 5 timed runs of the whole pass (submit to completion), under each
  * kernel policy (cpu: register tiles / row per invocation; gpu: workgroup-memory tiles /
  * workgroup per row), with the gpu/cpu time ratio. GB/s counts each input and the output once.
- * `KERNEL_POLICIES=cpu` (or gpu) runs one policy only.
+ * `KERNEL_POLICIES=cpu` (or gpu) runs one policy only; `KERNEL_CASES=conv2d` only the cases whose
+ * name contains one of the comma-separated words.
  * `npx vitest run --config bench/vitest.bench.config.ts bench/kernels.bench.ts`
  */
 import { it } from 'vitest';
@@ -21,6 +22,8 @@ const cases: Case[] = [
   { name: 'linear 1470x128 -> 384 (Swin qkv-like, transposed weight)', flops: 2 * 1470 * 128 * 384, inputs: { x: [1470, 128], w: [384, 128] }, build: (g, t) => ops.linear(g, t.x!, t.w!, null) },
   { name: 'linear 100x256 -> 2048 (decoder FFN, small M)', flops: 2 * 100 * 256 * 2048, inputs: { x: [100, 256], w: [2048, 256] }, build: (g, t) => ops.linear(g, t.x!, t.w!, null) },
   { name: 'conv2d 3x3 256->256 at 48x48', flops: 2 * 256 * 256 * 9 * 48 * 48, inputs: { x: [1, 256, 48, 48], w: [256, 256, 3, 3] }, build: (g, t) => ops.conv2d(g, t.x!, t.w!, null, { padding: 1 }) },
+  { name: 'conv2d 7x7 s2 3->64 at 224x224 (ResNet stem)', flops: 2 * 64 * 3 * 49 * 112 * 112, inputs: { x: [1, 3, 224, 224], w: [64, 3, 7, 7] }, build: (g, t) => ops.conv2d(g, t.x!, t.w!, null, { stride: 2, padding: 3 }) },
+  { name: 'conv2d 4x4 s4 3->96 at 384x384 (Swin patch embedding)', flops: 2 * 96 * 3 * 16 * 96 * 96, inputs: { x: [1, 3, 384, 384], w: [96, 3, 4, 4], b: [96] }, build: (g, t) => ops.conv2d(g, t.x!, t.w!, t.b!, { stride: 4 }) },
   { name: 'window attention 64 windows x 49 tokens, 3 heads x 32', flops: 64 * 3 * 49 * 49 * 32 * 4, inputs: { q: [64, 49, 96] }, build: (g, t) => ops.attention(g, t.q!, t.q!, t.q!, { heads: 3 }) },
   { name: 'masked cross-attention 100 queries x 2304 keys, 8 heads x 32', flops: 100 * 8 * 2304 * 32 * 4, inputs: { q: [1, 100, 256], k: [1, 2304, 256] }, build: (g, t) => ops.attention(g, t.q!, t.k!, t.k!, { heads: 8 }) },
   { name: 'layer norm 9216 x 96', flops: 9216 * 96 * 8, inputs: { x: [9216, 96], g: [96], b: [96] }, build: (g, t) => ops.layerNorm(g, t.x!, t.g!, t.b!) },
@@ -31,7 +34,8 @@ it('kernel throughput', async () => {
   const rng = makeRng(1);
   console.log(`adapter: ${gpu.adapterName}`);
   const policies = [CPU_POLICY, GPU_POLICY].filter((p) => (process.env.KERNEL_POLICIES ?? 'cpu,gpu').split(',').includes(p.name));
-  for (const c of cases) {
+  const only = process.env.KERNEL_CASES?.split(',');
+  for (const c of cases.filter((k) => !only || only.some((w) => k.name.includes(w)))) {
     const times: number[] = [];
     const kernelsRun = new Set<string>();
     for (const policy of policies) {
@@ -53,9 +57,9 @@ it('kernel throughput', async () => {
       kernelsRun.add(kernels);
       const bytes = 4 * (Object.values(feeds).reduce((a, f) => a + f.length, 0) + numel(y.shape));
       const graph = await CompiledGraph.compile(gpu, g, gpu.pipelines);
-      for (let i = 0; i < 2; i++) await graph.run(feeds);
+      for (let i = 0; i < 2; i++) await graph.run(feeds, { wait: true });
       const ms: number[] = [];
-      for (let i = 0; i < 5; i++) ms.push((await graph.run(feeds)).wallMs);
+      for (let i = 0; i < 5; i++) ms.push((await graph.run(feeds, { wait: true })).wallMs);
       ms.sort((a, b) => a - b);
       const med = ms[2] as number;
       times.push(med);

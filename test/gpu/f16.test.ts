@@ -194,6 +194,18 @@ describe.skipIf(skipReason !== '')('fixtures with f16 weights (lavapipe)', () =>
       const by16 = m16.weights.bytesByDtype;
       const halfKeys = m16.weights.keys().filter((k) => m16.weights.has(k) && m16.weights.dtype(k) === 'f16');
       console.log(`tiny weights on the GPU: f32 mode ${m32.weights.bytes} bytes; f16 mode ${m16.weights.bytes} bytes (${by16.f16} bytes in ${halfKeys.length} f16 tensors, ${by16.f32} f32, ${by16.i32} i32); saved ${(100 * (1 - m16.weights.bytes / m32.weights.bytes)).toFixed(1)}%`);
+      // Under the gpu policy the non-1x1 conv weights (implicit GEMM) are f16 as well.
+      const ctxGpu = await requestNodeGpu({ kernels: 'gpu' });
+      try {
+        const mg = await SegmentationModel.load(ctxGpu, ckpt);
+        const convHalf = mg.weights.keys().filter((k) => mg.weights.has(k) && mg.weights.dtype(k) === 'f16' && mg.weights.shape(k).length === 4);
+        console.log(`tiny weights, f16 mode with gpu kernels: ${mg.weights.bytes} bytes (${mg.weights.bytesByDtype.f16} in f16, incl. ${convHalf.length} conv weights: ${convHalf.join(', ')}); saved ${(100 * (1 - mg.weights.bytes / m32.weights.bytes)).toFixed(1)}%`);
+        expect(convHalf.length).toBeGreaterThan(0);
+        expect(mg.weights.bytes).toBeLessThan(m16.weights.bytes);
+        mg.dispose();
+      } finally {
+        ctxGpu.dispose();
+      }
       expect(m32.weights.bytesByDtype.f16).toBe(0);
       expect(halfKeys.length).toBeGreaterThan(0);
       // Every f16 tensor holds its elements in 2 bytes (plus at most 2 bytes of padding, 16-byte minimum).
