@@ -1,8 +1,10 @@
 /**
  * GPU weight memory with f16 weights vs f32, measured on a shader-f16 adapter: Mesa's lavapipe
  * (selected for this process; scripts/setup.sh installs it), or the adapter Dawn finds when
- * MASKGPU_BENCH_ADAPTER=default (a GPU). Loads each checkpoint twice (precision 'auto' and 'f32')
- * and prints the weight store's bytes by dtype and the largest tensors that stay f32. Checkpoints:
+ * MASKGPU_BENCH_ADAPTER=default (a GPU). Loads each checkpoint three times (precision 'f32'; 'auto'
+ * with the adapter's kernel policy; 'auto' with the gpu policy forced, under which the non-1x1
+ * conv weights are f16 too) and prints the weight store's bytes by dtype and the largest tensors
+ * that stay f32. Checkpoints:
  * the embedded shapes model (weights/shapes) and facebook/mask2former-swin-tiny-coco-panoptic's
  * exact shapes with random weights. Load only (no forward): run `npm run bench -- bench/f16-memory`.
  */
@@ -24,8 +26,9 @@ const MiB = (n: number): string => `${(n / 2 ** 20).toFixed(2)} MiB`;
 it('weight memory: f16 vs f32', async () => {
   const ctx16 = await requestNodeGpu();
   const ctx32 = await requestNodeGpu({ precision: 'f32' });
+  const ctxGpu = await requestNodeGpu({ kernels: 'gpu' });
   try {
-    console.log(`adapter: ${ctx16.adapterName}`);
+    console.log(`adapter: ${ctx16.adapterName}; gpu policy forced: ${ctxGpu.adapterName}`);
     if (ctx16.weightDtype !== 'f16') {
       console.log('no shader-f16 on this adapter: nothing to measure');
       return;
@@ -38,17 +41,20 @@ it('weight memory: f16 vs f32', async () => {
     ];
     for (const src of sources) {
       const m32 = await SegmentationModel.load(ctx32, src);
-      const m16 = await SegmentationModel.load(ctx16, src);
-      const w = m16.weights;
-      const by = w.bytesByDtype;
-      const f32Left = w.keys().filter((k) => w.has(k) && w.dtype(k) === 'f32').map((k) => [k, w.shape(k).reduce((a, b) => a * b, 1) * 4] as const).sort((a, b) => b[1] - a[1]);
-      console.log(`${src.name}: f32 weights ${MiB(m32.weights.bytes)}; f16 mode ${MiB(w.bytes)} (f16 ${MiB(by.f16)}, f32 ${MiB(by.f32)}, i32 ${MiB(by.i32)}): ${(100 * (1 - w.bytes / m32.weights.bytes)).toFixed(1)}% saved`);
-      console.log(`  largest tensors still f32: ${f32Left.slice(0, 6).map(([k, b]) => `${k} ${MiB(b)}`).join('; ')}`);
-      m16.dispose();
+      for (const ctx of [ctx16, ctxGpu]) {
+        const m16 = await SegmentationModel.load(ctx, src);
+        const w = m16.weights;
+        const by = w.bytesByDtype;
+        const f32Left = w.keys().filter((k) => w.has(k) && w.dtype(k) === 'f32').map((k) => [k, w.shape(k).reduce((a, b) => a * b, 1) * 4] as const).sort((a, b) => b[1] - a[1]);
+        console.log(`${src.name}: f32 weights ${MiB(m32.weights.bytes)}; f16 mode, ${ctx.policy.name} kernels ${MiB(w.bytes)} (f16 ${MiB(by.f16)}, f32 ${MiB(by.f32)}, i32 ${MiB(by.i32)}): ${(100 * (1 - w.bytes / m32.weights.bytes)).toFixed(1)}% saved`);
+        console.log(`  largest tensors still f32: ${f32Left.slice(0, 6).map(([k, b]) => `${k} ${MiB(b)}`).join('; ')}`);
+        m16.dispose();
+      }
       m32.dispose();
     }
   } finally {
     ctx16.dispose();
     ctx32.dispose();
+    ctxGpu.dispose();
   }
 }, 600_000);

@@ -51,18 +51,27 @@ export interface KernelPolicy {
    * their own threads.
    */
   readonly compileConcurrency: number;
+  /**
+   * conv2d other than 1x1 stride 1 (those are a matmul): 'direct' = each invocation computes 4
+   * output channels x 4 columns straight from storage; 'gemm' = implicit GEMM on the tiled
+   * matmul's tiles (M = Cout, N = Ho * Wo, K = Cin * KH * KW), weights and the im2col slice
+   * gathered from x staged through workgroup memory.
+   */
+  readonly conv: 'direct' | 'gemm';
 }
 
 /** Today's kernels: what the engine was tuned with on SwiftShader. */
 export const CPU_POLICY: KernelPolicy = Object.freeze({
   name: 'cpu', matmul: 'register', rowReduction: 'invocation', attention: 'rows', reductionWorkgroup: 64, compileConcurrency: 1,
+  conv: 'direct',
 });
 
 export const GPU_POLICY: KernelPolicy = Object.freeze({
   name: 'gpu', matmul: 'tiled', rowReduction: 'workgroup', attention: 'tiled', reductionWorkgroup: 256, compileConcurrency: 16,
+  conv: 'gemm',
 });
 
-/** Workgroup memory and invocations the tiled matmul needs (checked against the adapter's limits). */
+/** Workgroup memory and invocations the tiled matmul (and the conv implicit GEMM, same tiles) needs (checked against the adapter's limits). */
 export const TILED_MATMUL_NEEDS = { workgroupStorageBytes: 2 * 64 * 16 * 4, invocations: 256 } as const;
 
 /** Software Vulkan / WebGPU implementations that may not set `isFallbackAdapter`. */
@@ -86,5 +95,5 @@ export function choosePolicy(facts: AdapterFacts, choice: KernelChoice = 'auto')
   const fitsTiles =
     facts.limits.maxComputeWorkgroupStorageSize >= TILED_MATMUL_NEEDS.workgroupStorageBytes &&
     facts.limits.maxComputeInvocationsPerWorkgroup >= TILED_MATMUL_NEEDS.invocations;
-  return fitsTiles ? GPU_POLICY : Object.freeze({ ...GPU_POLICY, matmul: 'register' });
+  return fitsTiles ? GPU_POLICY : Object.freeze({ ...GPU_POLICY, matmul: 'register', conv: 'direct' });
 }

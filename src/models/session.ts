@@ -104,10 +104,12 @@ export class SegmentationModel {
       file: typeof source.weights === 'string' ? source.weights : `${source.name}`,
       skip: (k) => spec.skipWeight(k),
       // Unknown, missing or mis-shaped keys fail from the header, before any upload.
-      // The header-time build also names the tensors read only by matmul's B (linear weights):
-      // those are kept f16 on shader-f16 adapters (ctx.weightDtype).
+      // The header-time build also names the tensors read only where an f16 kernel exists
+      // (matmul's B: linear weights; under the gpu policy, the implicit-GEMM convs' weights):
+      // those are kept f16 on shader-f16 adapters (ctx.weightDtype). Built with the device's
+      // policy, since which conv weights qualify depends on it.
       checkHeader: (shapes) => {
-        const built = spec.build(shapes, { kind: 'pixel-values', shape: [1, 3, 64, 64] });
+        const built = spec.build(shapes, { kind: 'pixel-values', shape: [1, 3, 64, 64] }, { policy: ctx.policy });
         if (ctx.weightDtype === 'f16') for (const k of built.graph.f16WeightKeys()) halfKeys.add(k);
       },
       half: (k) => halfKeys.has(k),
@@ -119,7 +121,7 @@ export class SegmentationModel {
     const model = new SegmentationModel(ctx, spec, preprocessor, weights, options);
     try {
       // Bind every tensor once on a small input so a wrong checkpoint fails at load, not at first use.
-      spec.build(weights, { kind: 'pixel-values', shape: [1, 3, 64, 64] });
+      spec.build(weights, { kind: 'pixel-values', shape: [1, 3, 64, 64] }, { policy: ctx.policy });
     } catch (e) {
       model.dispose();
       throw e;

@@ -1,7 +1,7 @@
 /** The op registry: every op function and every kernel, in one place. */
 import { attention, attentionKernel, attentionRowsKernel, attentionTiledKernel } from './attention.ts';
 import { batchNorm, batchNormKernel } from './batch-norm.ts';
-import { conv2d, conv2dKernel } from './conv2d.ts';
+import { conv2d, conv2dGemmF16Kernel, conv2dGemmKernel, conv2dKernel } from './conv2d.ts';
 import { countNonFinite, countNonFiniteKernel } from './count-nonfinite.ts';
 import { maxPool2d, maxPoolKernel } from './max-pool.ts';
 import { binary, elementwiseKernel, maskFromLogits, unary } from './elementwise.ts';
@@ -28,7 +28,7 @@ export const ops = {
 } as const;
 
 export const kernels: readonly KernelDef[] = [
-  matmulKernel, matmulTiledKernel, matmulF16Kernel, matmulTiledF16Kernel, conv2dKernel, maxPoolKernel, batchNormKernel, layerNormKernel, layerNormRowsKernel, groupNormKernel, softmaxKernel, softmaxRowsKernel, attentionKernel, attentionRowsKernel, attentionTiledKernel, msDeformAttnKernel,
+  matmulKernel, matmulTiledKernel, matmulF16Kernel, matmulTiledF16Kernel, conv2dKernel, conv2dGemmKernel, conv2dGemmF16Kernel, maxPoolKernel, batchNormKernel, layerNormKernel, layerNormRowsKernel, groupNormKernel, softmaxKernel, softmaxRowsKernel, attentionKernel, attentionRowsKernel, attentionTiledKernel, msDeformAttnKernel,
   bilinearKernel, pilResampleKernel, elementwiseKernel, stridedCopyKernel,
   windowPartitionKernel, windowReverseKernel, relativePositionBiasKernel, patchMergeKernel, imageToTensorKernel,
   resizeArgmaxKernel, nearestLabelsKernel, rowReduceKernel, planeStatsKernel, paintKernel, overlayKernel, countNonFiniteKernel,

@@ -6,9 +6,11 @@
  *
  * - f16-B matmul kernels (register and tiled) vs test/ref/matmul.ts on awkward shapes, with B
  *   rounded to f16 by test/ref/half.ts: same tolerance as the f32 kernels (1e-5 abs + 1e-5 rel),
- *   since widening f16 to f32 is exact and accumulation is f32.
+ *   since widening f16 to f32 is exact and accumulation is f32. The same for the f16-weight
+ *   implicit-GEMM conv (conv2d-gemm-f16) vs test/ref/conv.ts with the weights rounded to f16.
  * - Every family's fixtures (Mask2Former tiny and tiny-odd, MaskFormer Swin and ResNet,
- *   OneFormer with its panoptic prompt) loaded with f16 weights, under both kernel policies, vs HF's logits: max abs error <= F16_LOGITS_TOL * max|reference| (the f32
+ *   OneFormer with its panoptic prompt) loaded with f16 weights, under both kernel policies (under
+ *   'gpu' the non-1x1 conv weights are f16 too), vs HF's logits: max abs error <= F16_LOGITS_TOL * max|reference| (the f32
  *   path is held to 1e-4 in test/parity); the tiny checkpoint's weight bytes f16 vs f32.
  * - Label maps of the post-processed result (semantic / instance / panoptic, each image of the
  *   Mask2Former fixtures; the other families' post-processing is not in the engine yet) in f16 vs f32 on the same adapter: % of pixels equal printed, >= F16_MAP_AGREEMENT asserted.
@@ -34,6 +36,7 @@ const { readImage } = await import('../../src/image-io/index.ts');
 const { maxErrors } = await import('../ref/compare.ts');
 const { makeRng, randn } = await import('../ref/random.ts');
 const { matmulRef } = await import('../ref/matmul.ts');
+const { conv2dRef } = await import('../ref/conv.ts');
 const { roundArrayToF16 } = await import('../ref/half.ts');
 const { FIXTURES, readTensors } = await import('../fixture-files.ts');
 type GpuContext = import('../../src/gpu/device.ts').GpuContext;
@@ -123,6 +126,61 @@ describe.skipIf(skipReason !== '')('f16-weight matmul vs the CPU reference (lava
   }
 });
 
+describe.skipIf(skipReason !== '')('f16-weight conv2d (implicit GEMM) vs the CPU reference (lavapipe)', () => {
+  // Awkward sizes, one output channel (7x7 s2 p3, the ResNet stem geometry), two 64-row channel
+  // tiles and several pixel tiles and K slices, the Swin patch embedding with padEnd, a weight
+  // at an odd element offset (f16 units).
+  const cases = [
+    { B: 2, Cin: 4, H: 10, W: 7, Cout: 9, k: 3, s: 2, p: 1, padEnd: [0, 0], bias: true, off: 0 },
+    { B: 1, Cin: 3, H: 23, W: 19, Cout: 1, k: 7, s: 2, p: 3, padEnd: [0, 0], bias: false, off: 1 },
+    { B: 2, Cin: 9, H: 13, W: 11, Cout: 70, k: 3, s: 1, p: 1, padEnd: [0, 0], bias: true, off: 3 },
+    { B: 1, Cin: 3, H: 17, W: 13, Cout: 5, k: 4, s: 4, p: 0, padEnd: [3, 3], bias: true, off: 0 },
+  ] as const;
+  for (const c of cases) {
+    it(`B=${c.B} Cin=${c.Cin} ${c.H}x${c.W} Cout=${c.Cout} k=${c.k} s=${c.s} p=${c.p} padEnd=[${c.padEnd.join(',')}] bias=${c.bias} w offset ${c.off}`, async () => {
+      const ctx = ctx16 as GpuContext;
+      const rng = makeRng(SEED);
+      const x = randn(rng, c.B * c.Cin * c.H * c.W);
+      const wFull = randn(rng, c.off + c.Cout * c.Cin * c.k * c.k);
+      const w = wFull.subarray(c.off);
+      const bias = randn(rng, c.Cout);
+      const g = new GraphBuilder(ctx.limits.maxComputeWorkgroupsPerDimension);
+      const W = g.view(g.weight('w', [wFull.length], 'f16'), c.off, [c.Cout, c.Cin, c.k, c.k]);
+      const y = ops.conv2d(g, g.input('x', [c.B, c.Cin, c.H, c.W]), W, c.bias ? g.input('bias', [c.Cout]) : null, { stride: c.s, padding: c.p, padEnd: c.padEnd, kernel: 'gemm' });
+      expect(g.steps.at(-1)?.kernel.name).toBe('conv2d-gemm-f16');
+      g.output('y', y);
+      const wbuf = halfBuffer(ctx, wFull);
+      const graph = await CompiledGraph.compile(ctx, g, ctx.pipelines, { weights: { buffer: () => wbuf } });
+      try {
+        await graph.run(c.bias ? { x, bias } : { x });
+        const got = (await graph.readOne('y')) as Float32Array;
+        // padEnd as explicit zeros on the reference's input.
+        const [Hp, Wp] = [c.H + c.padEnd[0], c.W + c.padEnd[1]];
+        const xp = new Float32Array(c.B * c.Cin * Hp * Wp);
+        for (let pl = 0; pl < c.B * c.Cin; pl++) for (let i = 0; i < c.H; i++) for (let j = 0; j < c.W; j++) xp[(pl * Hp + i) * Wp + j] = x[(pl * c.H + i) * c.W + j] as number;
+        const o = { cout: c.Cout, kh: c.k, kw: c.k, strideY: c.s, strideX: c.s, padY: c.p, padX: c.p };
+        const ref = conv2dRef(xp, [c.B, c.Cin, Hp, Wp], roundArrayToF16(w), c.bias ? bias : null, o);
+        expect(got.length).toBe(ref.data.length);
+        const e = maxErrors(got, ref.data);
+        const vsF32 = maxErrors(got, conv2dRef(xp, [c.B, c.Cin, Hp, Wp], w, c.bias ? bias : null, o).data);
+        const tol = 1e-5 + 1e-5 * e.maxRef;
+        console.log(`conv2d-gemm f16: vs ref with w rounded to f16 max abs ${e.maxAbs.toExponential(2)} (tol ${tol.toExponential(2)}); vs unrounded f32 w max abs ${vsF32.maxAbs.toExponential(2)} (rel ${(vsF32.maxAbs / Math.max(vsF32.maxRef, 1e-30)).toExponential(2)}), seed ${SEED}`);
+        expect(e.maxAbs).toBeLessThanOrEqual(tol);
+      } finally {
+        graph.dispose();
+        wbuf.destroy();
+      }
+    });
+  }
+
+  it('an f16 conv weight where only f32 kernels read it (direct kernel, 1x1 matmul) is an UnsupportedError', () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', [1, 3, 8, 8]);
+    expect(() => ops.conv2d(g, x, g.weight('w3', [4, 3, 3, 3], 'f16'), null, { padding: 1, kernel: 'direct' })).toThrow(/f16 weight 'w3'.*direct kernel/);
+    expect(() => ops.conv2d(g, x, g.weight('w1', [4, 3, 1, 1], 'f16'), null, { kernel: 'gemm' })).toThrow(/f16 weight 'w1'.*1x1 matmul/);
+  });
+});
+
 const FIXTURE_NAMES = ['tiny', 'tiny-odd'] as const;
 const fixtureDir = (name: string): string => join(FIXTURES, 'mask2former', name);
 
@@ -136,6 +194,18 @@ describe.skipIf(skipReason !== '')('fixtures with f16 weights (lavapipe)', () =>
       const by16 = m16.weights.bytesByDtype;
       const halfKeys = m16.weights.keys().filter((k) => m16.weights.has(k) && m16.weights.dtype(k) === 'f16');
       console.log(`tiny weights on the GPU: f32 mode ${m32.weights.bytes} bytes; f16 mode ${m16.weights.bytes} bytes (${by16.f16} bytes in ${halfKeys.length} f16 tensors, ${by16.f32} f32, ${by16.i32} i32); saved ${(100 * (1 - m16.weights.bytes / m32.weights.bytes)).toFixed(1)}%`);
+      // Under the gpu policy the non-1x1 conv weights (implicit GEMM) are f16 as well.
+      const ctxGpu = await requestNodeGpu({ kernels: 'gpu' });
+      try {
+        const mg = await SegmentationModel.load(ctxGpu, ckpt);
+        const convHalf = mg.weights.keys().filter((k) => mg.weights.has(k) && mg.weights.dtype(k) === 'f16' && mg.weights.shape(k).length === 4);
+        console.log(`tiny weights, f16 mode with gpu kernels: ${mg.weights.bytes} bytes (${mg.weights.bytesByDtype.f16} in f16, incl. ${convHalf.length} conv weights: ${convHalf.join(', ')}); saved ${(100 * (1 - mg.weights.bytes / m32.weights.bytes)).toFixed(1)}%`);
+        expect(convHalf.length).toBeGreaterThan(0);
+        expect(mg.weights.bytes).toBeLessThan(m16.weights.bytes);
+        mg.dispose();
+      } finally {
+        ctxGpu.dispose();
+      }
       expect(m32.weights.bytesByDtype.f16).toBe(0);
       expect(halfKeys.length).toBeGreaterThan(0);
       // Every f16 tensor holds its elements in 2 bytes (plus at most 2 bytes of padding, 16-byte minimum).
@@ -170,8 +240,13 @@ describe.skipIf(skipReason !== '')('fixtures with f16 weights (lavapipe)', () =>
         // The graph forward() runs, rebuilt here to see its kernels: the policy's f16 matmul.
         const steps = model.spec.build(model.weights, { kind: 'pixel-values', shape }, { policy: ctx.policy }, ctx.limits.maxComputeWorkgroupsPerDimension).graph.steps;
         const f16Steps = steps.filter((st) => st.kernel.name === (kernels === 'gpu' ? 'matmul-tiled-f16' : 'matmul-f16')).length;
-        console.log(`${name} ${kernels} kernels: ${f16Steps} of ${steps.length} steps read f16 weights`);
+        // Non-1x1 convs: f16 weights under 'gpu' (implicit GEMM), f32 under 'cpu' (direct kernel).
+        const convF16 = steps.filter((st) => st.kernel.name === 'conv2d-gemm-f16').length;
+        const convAll = steps.filter((st) => st.kernel.name.startsWith('conv2d')).length;
+        console.log(`${name} ${kernels} kernels: ${f16Steps + convF16} of ${steps.length} steps read f16 weights (${convF16} of ${convAll} non-1x1 convs)`);
         expect(f16Steps).toBeGreaterThan(0);
+        expect(convAll).toBeGreaterThan(0);
+        expect(convF16).toBe(kernels === 'gpu' ? convAll : 0);
         const r = await model.forward({ pixelValues: pv.data as Float32Array, shape }, task ? { task } : {});
         for (const out of ['class_queries_logits', 'masks_queries_logits']) {
           const ref = expected.get(task ? `${task}.${out}` : out);

@@ -125,28 +125,84 @@ describe('matmul', () => {
 });
 
 describe('conv2d', () => {
+  // Both kernels of a non-1x1 conv (the policy picks one: direct on CPU adapters, the implicit GEMM
+  // on GPUs): awkward channel counts and sizes, one output channel, single output row / column,
+  // strides 2 and 4, the ResNet 7x7 stem geometry, non-square kernels, a strided 1x1 (ResNet
+  // downsample), batch 2, several 64x64 tiles and K slices (Cout=70, 143 pixels, K=81).
   const cases = [
-    { B: 1, Cin: 3, H: 17, W: 13, Cout: 5, k: 4, s: 4, p: 0, bias: true },
-    { B: 2, Cin: 6, H: 9, W: 11, Cout: 7, k: 3, s: 1, p: 1, bias: false },
-    { B: 1, Cin: 5, H: 1, W: 9, Cout: 3, k: 1, s: 1, p: 0, bias: true },
-    { B: 2, Cin: 4, H: 10, W: 7, Cout: 9, k: 3, s: 2, p: 1, bias: true },
+    { B: 1, Cin: 3, H: 17, W: 13, Cout: 5, kh: 4, kw: 4, s: 4, p: 0, bias: true },
+    { B: 2, Cin: 6, H: 9, W: 11, Cout: 7, kh: 3, kw: 3, s: 1, p: 1, bias: false },
+    { B: 1, Cin: 5, H: 1, W: 9, Cout: 3, kh: 1, kw: 1, s: 1, p: 0, bias: true },
+    { B: 2, Cin: 4, H: 10, W: 7, Cout: 9, kh: 3, kw: 3, s: 2, p: 1, bias: true },
+    { B: 1, Cin: 3, H: 23, W: 19, Cout: 1, kh: 7, kw: 7, s: 2, p: 3, bias: true },
+    { B: 1, Cin: 5, H: 1, W: 9, Cout: 3, kh: 3, kw: 3, s: 1, p: 1, bias: false },
+    { B: 2, Cin: 2, H: 8, W: 1, Cout: 4, kh: 3, kw: 3, s: 1, p: 1, bias: true },
+    { B: 1, Cin: 3, H: 6, W: 10, Cout: 6, kh: 2, kw: 3, s: 1, p: 0, bias: true },
+    { B: 1, Cin: 6, H: 9, W: 7, Cout: 5, kh: 1, kw: 1, s: 2, p: 0, bias: false },
+    { B: 2, Cin: 9, H: 13, W: 11, Cout: 70, kh: 3, kw: 3, s: 1, p: 1, bias: true },
   ];
   for (const c of cases) {
-    it(`B=${c.B} Cin=${c.Cin} ${c.H}x${c.W} Cout=${c.Cout} k=${c.k} s=${c.s} p=${c.p}${c.k === 1 ? ' (1x1 -> matmul)' : ''}`, async () => {
-      const rng = makeRng(SEED);
-      const x = randn(rng, c.B * c.Cin * c.H * c.W);
-      const w = randn(rng, c.Cout * c.Cin * c.k * c.k);
-      const b = randn(rng, c.Cout);
-      const out = await h.run(
-        (g) => ({
-          y: ops.conv2d(g, g.input('x', [c.B, c.Cin, c.H, c.W]), g.input('w', [c.Cout, c.Cin, c.k, c.k]), c.bias ? g.input('b', [c.Cout]) : null, { stride: c.s, padding: c.p }),
-        }),
-        c.bias ? { x, w, b } : { x, w },
-      );
-      const ref = conv2dRef(x, [c.B, c.Cin, c.H, c.W], w, c.bias ? b : null, { cout: c.Cout, kh: c.k, kw: c.k, strideY: c.s, strideX: c.s, padY: c.p, padX: c.p });
-      check('conv2d', out.y!, ref.data, 1e-5, 1e-5);
-    });
+    const matmulPath = c.kh === 1 && c.kw === 1 && c.s === 1 && c.p === 0;
+    for (const kernel of matmulPath ? (['direct'] as const) : (['direct', 'gemm'] as const)) {
+      it(`B=${c.B} Cin=${c.Cin} ${c.H}x${c.W} Cout=${c.Cout} k=${c.kh}x${c.kw} s=${c.s} p=${c.p} bias=${c.bias} ${matmulPath ? '(1x1 -> matmul)' : `kernel=${kernel}`}`, async () => {
+        const rng = makeRng(SEED);
+        const x = randn(rng, c.B * c.Cin * c.H * c.W);
+        const w = randn(rng, c.Cout * c.Cin * c.kh * c.kw);
+        const b = randn(rng, c.Cout);
+        const out = await h.run(
+          (g) => {
+            const y = ops.conv2d(g, g.input('x', [c.B, c.Cin, c.H, c.W]), g.input('w', [c.Cout, c.Cin, c.kh, c.kw]), c.bias ? g.input('b', [c.Cout]) : null, { stride: c.s, padding: c.p, kernel });
+            expect(g.steps.at(-1)?.kernel.name).toBe(matmulPath ? 'matmul' : kernel === 'gemm' ? 'conv2d-gemm' : 'conv2d');
+            return { y };
+          },
+          c.bias ? { x, w, b } : { x, w },
+        );
+        const ref = conv2dRef(x, [c.B, c.Cin, c.H, c.W], w, c.bias ? b : null, { cout: c.Cout, kh: c.kh, kw: c.kw, strideY: c.s, strideX: c.s, padY: c.p, padX: c.p });
+        check(`conv2d ${matmulPath ? 'matmul' : kernel}`, out.y!, ref.data, 1e-5, 1e-5);
+      });
+    }
   }
+
+  it('views at odd offsets (x, w, bias, out) for both kernels: B=1 Cin=3 7x6 Cout=5 k=3 s=1 p=1', async () => {
+    const rng = makeRng(SEED);
+    const [B, Cin, H, W, Cout] = [1, 3, 7, 6, 5];
+    const x = randn(rng, 3 + B * Cin * H * W);
+    const w = randn(rng, 5 + Cout * Cin * 9);
+    const b = randn(rng, 1 + Cout);
+    const ref = conv2dRef(x.subarray(3), [B, Cin, H, W], w.subarray(5), b.subarray(1), { cout: Cout, kh: 3, kw: 3, strideY: 1, strideX: 1, padY: 1, padX: 1 });
+    for (const kernel of ['direct', 'gemm'] as const) {
+      const out = await h.run((g) => {
+        const X = g.view(g.input('x', [x.length]), 3, [B, Cin, H, W]);
+        const Wt = g.view(g.input('w', [w.length]), 5, [Cout, Cin, 3, 3]);
+        const bi = g.view(g.input('b', [b.length]), 1, [Cout]);
+        const whole = g.empty('y', [7 + ref.data.length]);
+        const y = ops.conv2d(g, X, Wt, bi, { padding: 1, kernel, out: g.view(whole, 7, ref.shape) });
+        return { y };
+      }, { x, w, b });
+      check(`conv2d ${kernel} offsets`, out.y!, ref.data, 1e-5, 1e-5);
+    }
+  });
+
+  // SwiftShader runs barriers as coroutines: a real 65536-workgroup gemm dispatch takes minutes.
+  // A device capped at 7 workgroups per dimension folds the same way: 12 gemm workgroups (2
+  // batches x 2 channel tiles x 3 pixel tiles) -> [7, 2, 1] with 2 surplus that must do nothing.
+  it('folded dispatch with surplus workgroups (cap 7 per dimension; B=2 Cin=9 13x11 Cout=70 k=3 p=1)', async () => {
+    const folded = await createHarness({ maxWorkgroupsPerDimension: 7 });
+    try {
+      const rng = makeRng(SEED);
+      const [B, Cin, H, W, Cout] = [2, 9, 13, 11, 70];
+      const x = randn(rng, B * Cin * H * W);
+      const w = randn(rng, Cout * Cin * 9);
+      const b = randn(rng, Cout);
+      const ref = conv2dRef(x, [B, Cin, H, W], w, b, { cout: Cout, kh: 3, kw: 3, strideY: 1, strideX: 1, padY: 1, padX: 1 });
+      for (const kernel of ['direct', 'gemm'] as const) {
+        const out = await folded.run((g) => ({ y: ops.conv2d(g, g.input('x', [B, Cin, H, W]), g.input('w', [Cout, Cin, 3, 3]), g.input('b', [Cout]), { padding: 1, kernel }) }), { x, w, b });
+        check(`conv2d ${kernel} folded`, out.y!, ref.data, 1e-5, 1e-5);
+      }
+    } finally {
+      folded.dispose();
+    }
+  });
 });
 
 describe('max pool', () => {
@@ -166,19 +222,21 @@ describe('max pool', () => {
 });
 
 describe('conv2d bottom/right padding (Swin patch embedding)', () => {
-  it('B=2 Cin=3 17x13 k=4 s=4 padEnd=[3,3] -> 5x4', async () => {
-    const rng = makeRng(SEED);
-    const [B, Cin, H, W, Cout] = [2, 3, 17, 13, 5];
-    const x = randn(rng, B * Cin * H * W);
-    const w = randn(rng, Cout * Cin * 16);
-    const b = randn(rng, Cout);
-    const out = await h.run((g) => ({ y: ops.conv2d(g, g.input('x', [B, Cin, H, W]), g.input('w', [Cout, Cin, 4, 4]), g.input('b', [Cout]), { stride: 4, padEnd: [3, 3] }) }), { x, w, b });
-    const padded = new Float32Array(B * Cin * 20 * 16);
-    for (let p = 0; p < B * Cin; p++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) padded[(p * 20 + i) * 16 + j] = x[(p * H + i) * W + j]!;
-    const ref = conv2dRef(padded, [B, Cin, 20, 16], w, b, { cout: Cout, kh: 4, kw: 4, strideY: 4, strideX: 4, padY: 0, padX: 0 });
-    expect(ref.shape).toEqual([B, Cout, 5, 4]);
-    check('conv2d padEnd', out.y!, ref.data, 1e-5, 1e-5);
-  });
+  for (const kernel of ['direct', 'gemm'] as const) {
+    it(`B=2 Cin=3 17x13 k=4 s=4 padEnd=[3,3] -> 5x4 kernel=${kernel}`, async () => {
+      const rng = makeRng(SEED);
+      const [B, Cin, H, W, Cout] = [2, 3, 17, 13, 5];
+      const x = randn(rng, B * Cin * H * W);
+      const w = randn(rng, Cout * Cin * 16);
+      const b = randn(rng, Cout);
+      const out = await h.run((g) => ({ y: ops.conv2d(g, g.input('x', [B, Cin, H, W]), g.input('w', [Cout, Cin, 4, 4]), g.input('b', [Cout]), { stride: 4, padEnd: [3, 3], kernel }) }), { x, w, b });
+      const padded = new Float32Array(B * Cin * 20 * 16);
+      for (let p = 0; p < B * Cin; p++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) padded[(p * 20 + i) * 16 + j] = x[(p * H + i) * W + j]!;
+      const ref = conv2dRef(padded, [B, Cin, 20, 16], w, b, { cout: Cout, kh: 4, kw: 4, strideY: 4, strideX: 4, padY: 0, padX: 0 });
+      expect(ref.shape).toEqual([B, Cout, 5, 4]);
+      check(`conv2d ${kernel} padEnd`, out.y!, ref.data, 1e-5, 1e-5);
+    });
+  }
 });
 
 describe('normalisation', () => {

@@ -69,7 +69,10 @@ for (const kernels of ['cpu', 'gpu'] as const) for (const name of ['tiny', 'tiny
         got.set(`debug.attention_mask.${k}`, attentionMaskAsHf(raw, (ref.shape[0] as number) * (ref.shape[1] as number), ref.shape[2] as number) as unknown as HostArray);
       }
       order = stageOrder([...expected.keys()], cfg.numInstantiatedDecoderLayers);
-      console.log(`${name} (${kernels} kernels): ${order.length} stages compared, ${built.graph.steps.length} GPU steps (attention: ${attentionKernels.length} x ${[...new Set(attentionKernels)].join(', ')}), adapter ${ctx.adapterName}`);
+      const convKernel = kernels === 'gpu' ? 'conv2d-gemm' : 'conv2d';
+      const convSteps = built.graph.steps.filter((st) => st.kernel.name === convKernel).length;
+      console.log(`${name} (${kernels} kernels): ${order.length} stages compared, ${built.graph.steps.length} GPU steps (attention: ${attentionKernels.length} x ${[...new Set(attentionKernels)].join(', ')}; ${convSteps} ${convKernel}), adapter ${ctx.adapterName}`);
+      expect(convSteps).toBeGreaterThan(0);
       graph.dispose();
       store.dispose();
     });

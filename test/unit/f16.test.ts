@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { toFloat16Bits, toFloat32 } from '../../src/weights/safetensors.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
+import { GPU_POLICY } from '../../src/gpu/policy.ts';
 import { UnsupportedError } from '../../src/errors.ts';
 import { kernels } from '../../src/ops/index.ts';
 import * as ops from '../../src/ops/index.ts';
@@ -54,6 +55,24 @@ describe('f16 weights in a graph', () => {
     ops.linear(g, q, w, null);
     ops.matmul(g, q, g.weight('other.weight', [8, 3]));
     expect([...g.f16WeightKeys()].sort()).toEqual(['other.weight', 'proj.weight']);
+  });
+  it('conv weights qualify only where the implicit GEMM reads them (gpu policy, not 1x1 stride 1)', () => {
+    const convs = (g: GraphBuilder): void => {
+      const x = g.input('x', [1, 3, 12, 10]);
+      ops.conv2d(g, x, g.weight('c3.weight', [4, 3, 3, 3]), g.weight('c3.bias', [4]), { padding: 1 });
+      ops.conv2d(g, x, g.weight('c1.weight', [4, 3, 1, 1]), null);
+      ops.conv2d(g, x, g.weight('stem.weight', [4, 3, 7, 7]), null, { stride: 2, padding: 3 });
+    };
+    const cpu = new GraphBuilder();
+    convs(cpu);
+    expect([...cpu.f16WeightKeys()]).toEqual([]);
+    const gpu = new GraphBuilder(65535, GPU_POLICY);
+    convs(gpu);
+    expect([...gpu.f16WeightKeys()].sort()).toEqual(['c3.weight', 'stem.weight']);
+    // Stored f16, the same convs pick the f16 variant.
+    const g = new GraphBuilder(65535, GPU_POLICY);
+    ops.conv2d(g, g.input('x', [1, 3, 12, 10]), g.weight('c3.weight', [4, 3, 3, 3], 'f16'), null, { padding: 1 });
+    expect(g.steps.map((st) => st.kernel.name)).toEqual(['conv2d-gemm-f16']);
   });
   it('picks the f16 matmul kernels for an f16 weight; an f16 tensor anywhere else is an UnsupportedError', () => {
     const g = new GraphBuilder();

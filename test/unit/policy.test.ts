@@ -26,6 +26,7 @@ describe('kernel policy', () => {
     expect(small.name).toBe('gpu');
     expect(small.matmul).toBe('register');
     expect(small.rowReduction).toBe('workgroup');
+    expect(small.conv).toBe('direct');
     expect(choosePolicy(facts({ vendor: 'arm' }, { maxComputeInvocationsPerWorkgroup: 128 })).matmul).toBe('register');
   });
   it('an explicit choice overrides the adapter', () => {
@@ -36,6 +37,22 @@ describe('kernel policy', () => {
   it('TILED_MATMUL_NEEDS matches the tiled kernel constants', () => {
     expect(TILED_MATMUL_NEEDS.workgroupStorageBytes).toBe(2 * TILED_BK * TILED_WG * 16);
     expect(TILED_MATMUL_NEEDS.invocations).toBe(TILED_WG * TILED_WG);
+    // conv2d-gemm (same tiles) gathers each im2col column at every (TILED_WG / 4)-th k of a slice.
+    expect(TILED_WG % 4).toBe(0);
+  });
+  it('conv2d: 1x1 stride 1 is a matmul under both policies; other convs direct (cpu) or implicit GEMM (gpu)', () => {
+    const convKernels = (g: GraphBuilder): string[] => {
+      const x = g.input('x', [1, 3, 12, 10]);
+      ops.conv2d(g, x, g.input('w1', [4, 3, 1, 1]), null);
+      ops.conv2d(g, x, g.input('w3', [4, 3, 3, 3]), null, { padding: 1 });
+      ops.conv2d(g, x, g.input('w4', [4, 3, 4, 4]), null, { stride: 4, padEnd: [0, 2] });
+      ops.conv2d(g, x, g.input('w7', [4, 3, 7, 7]), null, { stride: 2, padding: 3 });
+      ops.conv2d(g, x, g.input('wd', [4, 3, 1, 1]), null, { stride: 2 });
+      return g.steps.map((s) => s.kernel.name);
+    };
+    expect(CPU_POLICY.conv).toBe('direct');
+    expect(convKernels(new GraphBuilder())).toEqual(['matmul', 'conv2d', 'conv2d', 'conv2d', 'conv2d']);
+    expect(convKernels(new GraphBuilder(65535, GPU_POLICY))).toEqual(['matmul-tiled', 'conv2d-gemm', 'conv2d-gemm', 'conv2d-gemm', 'conv2d-gemm']);
   });
   it('the GraphBuilder carries the policy to the op functions (same model code, other kernels)', () => {
     const kernelsOf = (g: GraphBuilder): string[] => {
