@@ -45,15 +45,22 @@ export interface KernelPolicy {
    * their own threads.
    */
   readonly compileConcurrency: number;
+  /**
+   * With matmul 'tiled': run the vec4 kernel (shaders/matmul/matmul-vec4.wgsl: A and B read with
+   * vec4 loads where aligned, 8x4 outputs per invocation) and keep nn.Linear weights that only
+   * matmul reads packed K-major ([K, N rounded up to 4], zero padded) from load on, so the
+   * kernel reads them along n with aligned vec4 loads (see weights/pack.ts).
+   */
+  readonly packedMatmul: boolean;
 }
 
 /** Today's kernels: what the engine was tuned with on SwiftShader. */
 export const CPU_POLICY: KernelPolicy = Object.freeze({
-  name: 'cpu', matmul: 'register', rowReduction: 'invocation', attention: 'rows', reductionWorkgroup: 64, compileConcurrency: 1,
+  name: 'cpu', matmul: 'register', rowReduction: 'invocation', attention: 'rows', reductionWorkgroup: 64, compileConcurrency: 1, packedMatmul: false,
 });
 
 export const GPU_POLICY: KernelPolicy = Object.freeze({
-  name: 'gpu', matmul: 'tiled', rowReduction: 'workgroup', attention: 'workgroup', reductionWorkgroup: 256, compileConcurrency: 16,
+  name: 'gpu', matmul: 'tiled', rowReduction: 'workgroup', attention: 'workgroup', reductionWorkgroup: 256, compileConcurrency: 16, packedMatmul: true,
 });
 
 /** Workgroup memory and invocations the tiled matmul needs (checked against the adapter's limits). */
@@ -80,5 +87,5 @@ export function choosePolicy(facts: AdapterFacts, choice: KernelChoice = 'auto')
   const fitsTiles =
     facts.limits.maxComputeWorkgroupStorageSize >= TILED_MATMUL_NEEDS.workgroupStorageBytes &&
     facts.limits.maxComputeInvocationsPerWorkgroup >= TILED_MATMUL_NEEDS.invocations;
-  return fitsTiles ? GPU_POLICY : Object.freeze({ ...GPU_POLICY, matmul: 'register' });
+  return fitsTiles ? GPU_POLICY : Object.freeze({ ...GPU_POLICY, matmul: 'register', packedMatmul: false });
 }
