@@ -11,6 +11,7 @@ import type { GpuContext } from '../../src/gpu/device.ts';
 import { CompiledGraph, type HostArray } from '../../src/graph/runner.ts';
 import { resolveModel } from '../../src/models/registry.ts';
 import { WeightStore } from '../../src/weights/store.ts';
+import { weightLayoutOptions } from '../../src/models/session.ts';
 import { compareStages } from './stages.ts';
 import { FIXTURES, readJson, readTensors, type RefTensor } from '../fixture-files.ts';
 
@@ -41,27 +42,35 @@ function stageOrder(names: readonly string[]): string[] {
   return order.filter((n, i) => names.includes(n) && order.indexOf(n) === i);
 }
 
-for (const name of ['swin-tiny', 'resnet-tiny']) {
-  describe(`maskformer/${name} forward parity (pixel_values from the fixture)`, () => {
+// The gpu kernel policy (vec4 matmul on K-major packed linear weights, workgroup reductions)
+// forced on the CPU adapter for the Swin fixture, the family's linear-heavy backbone.
+const RUNS = [['swin-tiny', 'cpu'], ['resnet-tiny', 'cpu'], ['swin-tiny', 'gpu']] as const;
+for (const [name, kernels] of RUNS) {
+  describe(`maskformer/${name} forward parity (pixel_values from the fixture, ${kernels} kernels)`, () => {
     const dir = join(FIXTURES, 'maskformer', name);
     let ctx: GpuContext;
     let expected: Map<string, RefTensor>;
     const got = new Map<string, HostArray>();
     let order: string[] = [];
     beforeAll(async () => {
-      ctx = await requestNodeGpu();
+      ctx = await requestNodeGpu({ kernels });
       expected = await readTensors(join(dir, 'expected.safetensors'));
       const spec = resolveModel(readJson(join(dir, 'config.json')));
       expect(spec.family).toBe('maskformer');
       const bytes = readFileSync(join(dir, 'model.safetensors'));
-      const store = await WeightStore.load(ctx, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file: `${name}/model.safetensors`, skip: (k) => spec.skipWeight(k) });
+      // Stored as SegmentationModel.load stores them for this policy (gpu: linear weights packed).
+      const store = await WeightStore.load(ctx, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file: `${name}/model.safetensors`, skip: (k) => spec.skipWeight(k), ...weightLayoutOptions(ctx, spec) });
+      const packed = store.keys().filter((k) => store.packed(k)).length;
+      if (kernels === 'gpu') expect(packed).toBeGreaterThan(0);
       const pv = expected.get('pixel_values') as RefTensor;
-      const built = spec.build(store, { kind: 'pixel-values', shape: pv.shape as [number, 3, number, number] }, { intermediates: true });
+      const built = spec.build(store, { kind: 'pixel-values', shape: pv.shape as [number, 3, number, number] }, { intermediates: true, policy: ctx.policy });
       const graph = await CompiledGraph.compile(ctx, built.graph, ctx.pipelines, { weights: store });
       await graph.run({ pixel_values: pv.data as Float32Array });
       for (const [k, v] of await graph.read(built.outputNames)) got.set(k, v);
       order = stageOrder([...expected.keys()]);
-      console.log(`${name}: ${order.length} stages compared, ${built.graph.steps.length} GPU steps, adapter ${ctx.adapterName}`);
+      const kernelCounts = new Map<string, number>();
+      for (const st of built.graph.steps) if (st.kernel.name.startsWith('matmul')) kernelCounts.set(st.kernel.name, (kernelCounts.get(st.kernel.name) ?? 0) + 1);
+      console.log(`${name} (${kernels} kernels): ${order.length} stages compared, ${built.graph.steps.length} GPU steps (${[...kernelCounts].map(([k, n]) => `${n} ${k}`).join(', ')}), ${packed} weights packed K-major, adapter ${ctx.adapterName}`);
       graph.dispose();
       store.dispose();
     }, 600_000);
@@ -69,7 +78,7 @@ for (const name of ['swin-tiny', 'resnet-tiny']) {
 
     it('produces every stage of expected.safetensors, in order, within tolerance', () => {
       const { rows, firstBad } = compareStages(order, expected, got, REL_TOL, 90);
-      console.log(`${name} parity, tolerance ${REL_TOL} x max|ref|:\n${rows.join('\n')}`);
+      console.log(`${name} parity (${kernels} kernels), tolerance ${REL_TOL} x max|ref|:\n${rows.join('\n')}`);
       expect(order.length).toBeGreaterThan(20);
       expect(firstBad, `first divergent stage: ${firstBad}`).toBeUndefined();
     });
