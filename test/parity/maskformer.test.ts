@@ -1,7 +1,9 @@
 /**
  * MaskFormer forward pass vs HF transformers, stage by stage, on the fixtures' own checkpoints
  * and pixel_values (swin-tiny: MaskFormer-Swin, batch 1; resnet-tiny: ResNet bottleneck, batch 2
- * with padding). Tolerance: max abs error <= 1e-4 * max|reference| per tensor (errors printed).
+ * with padding), with the cpu kernels, and swin-tiny again with the gpu kernels forced (vec4 matmul
+ * on linear weights packed K-major at load). Tolerance: max abs error <= 1e-4 * max|reference| per
+ * tensor (errors printed).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
