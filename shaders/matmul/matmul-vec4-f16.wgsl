@@ -89,8 +89,16 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
   let threads = WG_X * WG_Y;
   let BK4 = BK / 4u;
 
-  var acc: array<vec4<f32>, 8>;
-  for (var r = 0u; r < 8u; r++) { acc[r] = vec4<f32>(0.0); }
+  // Named accumulators, no private array: nothing indexed at run time, so compilers keep them in
+  // registers. TM is an override: the TM == 8 branches fold away when it is 4.
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  var acc4 = vec4<f32>(0.0);
+  var acc5 = vec4<f32>(0.0);
+  var acc6 = vec4<f32>(0.0);
+  var acc7 = vec4<f32>(0.0);
   for (var k0 = 0u; k0 < P.K; k0 += BK) {
     // A slice: TILE_M rows x BK.
     if (P.aVec == 1u) {
@@ -155,14 +163,20 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
       }
     }
     workgroupBarrier();
+    let aRow = lid.y * (TM / 4u);
     for (var kk = 0u; kk < BK; kk++) {
       let bv = Bs[kk * WG_X + lid.x];
-      for (var q = 0u; q < TM / 4u; q++) {
-        let av = As[kk * QM + lid.y * (TM / 4u) + q];
-        acc[4u * q] += av.x * bv;
-        acc[4u * q + 1u] += av.y * bv;
-        acc[4u * q + 2u] += av.z * bv;
-        acc[4u * q + 3u] += av.w * bv;
+      let a0 = As[kk * QM + aRow];
+      acc0 += a0.x * bv;
+      acc1 += a0.y * bv;
+      acc2 += a0.z * bv;
+      acc3 += a0.w * bv;
+      if (TM == 8u) {
+        let a1 = As[kk * QM + aRow + 1u];
+        acc4 += a1.x * bv;
+        acc5 += a1.y * bv;
+        acc6 += a1.z * bv;
+        acc7 += a1.w * bv;
       }
     }
     workgroupBarrier();
@@ -170,5 +184,14 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
   let cBase = P.cOff + batch * P.cStride;
   let row = m0 + TM * lid.y;
   let col = n0 + 4u * lid.x;
-  for (var r = 0u; r < TM; r++) { store(cBase, row + r, col, acc[r]); }
+  store(cBase, row, col, acc0);
+  store(cBase, row + 1u, col, acc1);
+  store(cBase, row + 2u, col, acc2);
+  store(cBase, row + 3u, col, acc3);
+  if (TM == 8u) {
+    store(cBase, row + 4u, col, acc4);
+    store(cBase, row + 5u, col, acc5);
+    store(cBase, row + 6u, col, acc6);
+    store(cBase, row + 7u, col, acc7);
+  }
 }
