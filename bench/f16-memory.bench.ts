@@ -4,7 +4,9 @@
  * MASKGPU_BENCH_ADAPTER=default (a GPU). Loads each checkpoint twice (precision 'auto' and 'f32')
  * and prints the weight store's bytes by dtype and the largest tensors that stay f32. Checkpoints:
  * the embedded shapes model (weights/shapes) and facebook/mask2former-swin-tiny-coco-panoptic's
- * exact shapes with random weights. Load only (no forward): run `npm run bench -- bench/f16-memory`.
+ * exact shapes with random weights. Each is also loaded under the gpu kernel policy (linear weights
+ * packed K-major for the vec4 matmul, f32 and f16): the bytes the padding adds. Load only (no
+ * forward): run `npm run bench -- bench/f16-memory`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +26,8 @@ const MiB = (n: number): string => `${(n / 2 ** 20).toFixed(2)} MiB`;
 it('weight memory: f16 vs f32', async () => {
   const ctx16 = await requestNodeGpu();
   const ctx32 = await requestNodeGpu({ precision: 'f32' });
+  const packed16 = await requestNodeGpu({ kernels: 'gpu' });
+  const packed32 = await requestNodeGpu({ kernels: 'gpu', precision: 'f32' });
   try {
     console.log(`adapter: ${ctx16.adapterName}`);
     if (ctx16.weightDtype !== 'f16') {
@@ -44,11 +48,22 @@ it('weight memory: f16 vs f32', async () => {
       const f32Left = w.keys().filter((k) => w.has(k) && w.dtype(k) === 'f32').map((k) => [k, w.shape(k).reduce((a, b) => a * b, 1) * 4] as const).sort((a, b) => b[1] - a[1]);
       console.log(`${src.name}: f32 weights ${MiB(m32.weights.bytes)}; f16 mode ${MiB(w.bytes)} (f16 ${MiB(by.f16)}, f32 ${MiB(by.f32)}, i32 ${MiB(by.i32)}): ${(100 * (1 - w.bytes / m32.weights.bytes)).toFixed(1)}% saved`);
       console.log(`  largest tensors still f32: ${f32Left.slice(0, 6).map(([k, b]) => `${k} ${MiB(b)}`).join('; ')}`);
+      const bytes32 = m32.weights.bytes;
+      const bytes16 = w.bytes;
       m16.dispose();
       m32.dispose();
+      // gpu kernel policy: linear weights packed K-major ([K, N rounded up to 4]).
+      for (const [ctx, plain] of [[packed32, bytes32], [packed16, bytes16]] as const) {
+        const m = await SegmentationModel.load(ctx, src);
+        const packedKeys = m.weights.keys().filter((k) => m.weights.has(k) && m.weights.packed(k));
+        console.log(`  gpu policy, ${ctx.weightDtype} weights, ${packedKeys.length} tensors packed K-major: ${m.weights.bytes} bytes vs ${plain} unpacked (+${m.weights.bytes - plain} bytes, +${((100 * (m.weights.bytes - plain)) / plain).toFixed(4)}%)`);
+        m.dispose();
+      }
     }
   } finally {
     ctx16.dispose();
     ctx32.dispose();
+    packed16.dispose();
+    packed32.dispose();
   }
 }, 600_000);
