@@ -241,8 +241,11 @@ export class GraphBuilder {
       s.bindings.forEach((t, i) => {
         const decl = this.storages[t.storage];
         if (decl?.kind !== 'weight') return;
-        const K = t.shape[1] ?? 0;
-        const ok = (s.kernel.packable?.includes(i) ?? false) && s.params.transB === 1 && t.shape.length === 2 && K > 0 && t.offset % K === 0 && decl.elements % K === 0;
+        // A graph built on an already packed store reads it through `packedBindings`.
+        const K = decl.packed ? decl.packed.K : (t.shape[1] ?? 0);
+        const ok = decl.packed
+          ? (s.kernel.packedBindings?.includes(i) ?? false)
+          : (s.kernel.packable?.includes(i) ?? false) && s.params.transB === 1 && t.shape.length === 2 && K > 0 && t.offset % K === 0 && decl.elements % K === 0;
         const prev = ks.get(decl.name);
         ks.set(decl.name, ok && (prev === undefined || prev === K) ? K : null);
       });

@@ -60,6 +60,8 @@ describe('packable weights', () => {
       const s = g.steps.at(-1);
       expect(s?.kernel.name).toBe('matmul-vec4');
       expect(s?.params).toMatchObject({ transB: 0, bOff: 8, ldb: 24, bVec: 1, aVec: 1, N: 8, K: 8 });
+      // A graph on an already packed store names the same weights packable.
+      expect(Object.fromEntries(g.packableWeights())).toEqual({ 'attn.in_proj_weight': 8 });
     }
   });
   it('a packed weight anywhere else is an UnsupportedError, never a silent wrong answer', () => {
