@@ -6,7 +6,9 @@
  * conv weights are f16 too) and prints the weight store's bytes by dtype and the largest tensors
  * that stay f32. Checkpoints:
  * the embedded shapes model (weights/shapes) and facebook/mask2former-swin-tiny-coco-panoptic's
- * exact shapes with random weights. Load only (no forward): run `npm run bench -- bench/f16-memory`.
+ * exact shapes with random weights. Each is also loaded under the gpu kernel policy (linear weights
+ * packed K-major for the vec4 matmul, f32 and f16): the bytes the padding adds. Load only (no
+ * forward): run `npm run bench -- bench/f16-memory`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +29,7 @@ it('weight memory: f16 vs f32', async () => {
   const ctx16 = await requestNodeGpu();
   const ctx32 = await requestNodeGpu({ precision: 'f32' });
   const ctxGpu = await requestNodeGpu({ kernels: 'gpu' });
+  const packed32 = await requestNodeGpu({ kernels: 'gpu', precision: 'f32' });
   try {
     console.log(`adapter: ${ctx16.adapterName}; gpu policy forced: ${ctxGpu.adapterName}`);
     if (ctx16.weightDtype !== 'f16') {
@@ -46,15 +49,25 @@ it('weight memory: f16 vs f32', async () => {
         const w = m16.weights;
         const by = w.bytesByDtype;
         const f32Left = w.keys().filter((k) => w.has(k) && w.dtype(k) === 'f32').map((k) => [k, w.shape(k).reduce((a, b) => a * b, 1) * 4] as const).sort((a, b) => b[1] - a[1]);
-        console.log(`${src.name}: f32 weights ${MiB(m32.weights.bytes)}; f16 mode, ${ctx.policy.name} kernels ${MiB(w.bytes)} (f16 ${MiB(by.f16)}, f32 ${MiB(by.f32)}, i32 ${MiB(by.i32)}): ${(100 * (1 - w.bytes / m32.weights.bytes)).toFixed(1)}% saved`);
+        const packedCount = w.keys().filter((k) => w.has(k) && w.packed(k)).length;
+        console.log(`${src.name}: f32 weights ${MiB(m32.weights.bytes)}; f16 mode, ${ctx.policy.name} kernels (${packedCount} tensors packed K-major) ${MiB(w.bytes)} (f16 ${MiB(by.f16)}, f32 ${MiB(by.f32)}, i32 ${MiB(by.i32)}): ${(100 * (1 - w.bytes / m32.weights.bytes)).toFixed(1)}% saved`);
         console.log(`  largest tensors still f32: ${f32Left.slice(0, 6).map(([k, b]) => `${k} ${MiB(b)}`).join('; ')}`);
         m16.dispose();
       }
+      const bytes32 = m32.weights.bytes;
       m32.dispose();
+      // gpu kernel policy, f32: linear weights packed K-major ([K, N rounded up to 4]); the bytes the padding adds.
+      for (const [ctx, plain] of [[packed32, bytes32]] as const) {
+        const m = await SegmentationModel.load(ctx, src);
+        const packedKeys = m.weights.keys().filter((k) => m.weights.has(k) && m.weights.packed(k));
+        console.log(`  gpu policy, ${ctx.weightDtype} weights, ${packedKeys.length} tensors packed K-major: ${m.weights.bytes} bytes vs ${plain} unpacked (+${m.weights.bytes - plain} bytes, +${((100 * (m.weights.bytes - plain)) / plain).toFixed(4)}%)`);
+        m.dispose();
+      }
     }
   } finally {
     ctx16.dispose();
     ctx32.dispose();
     ctxGpu.dispose();
+    packed32.dispose();
   }
 }, 600_000);

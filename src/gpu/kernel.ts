@@ -29,6 +29,22 @@ export interface KernelDef {
    * (matmul's B): a checkpoint tensor used only at such bindings may be stored as f16.
    */
   readonly f16Capable?: readonly number[];
+  /**
+   * Storage bindings declared `array<vec4<...>>`: a tensor bound there must end inside the
+   * binding's last whole vec4 (the runner checks; buffers are sized in 16-byte units).
+   */
+  readonly vec4Bindings?: readonly number[];
+  /**
+   * Bindings that read a weight packed K-major at load (`PackedLayout` in graph/builder.ts); a
+   * packed weight bound anywhere else is refused when the step is added.
+   */
+  readonly packedBindings?: readonly number[];
+  /**
+   * Bindings of a kernel whose op reads an nn.Linear weight there as [N, K] rows (the step's
+   * `transB` param is 1) and would read it packed K-major if the store packed it (matmul's B):
+   * a weight read only at such bindings, in whole rows, may be packed at load.
+   */
+  readonly packable?: readonly number[];
 }
 
 export type Constants = Readonly<Record<string, number | boolean>>;

@@ -52,23 +52,30 @@ export interface KernelPolicy {
    */
   readonly compileConcurrency: number;
   /**
-   * conv2d other than 1x1 stride 1 (those are a matmul): 'direct' = each invocation computes 4
+   * conv2d other than 1x1 stride 1 (those are a matmul): 'direct' = each invocation computes 8
    * output channels x 4 columns straight from storage; 'gemm' = implicit GEMM on the tiled
    * matmul's tiles (M = Cout, N = Ho * Wo, K = Cin * KH * KW), weights and the im2col slice
    * gathered from x staged through workgroup memory.
    */
   readonly conv: 'direct' | 'gemm';
+  /**
+   * With matmul 'tiled': run the vec4 kernel (shaders/matmul/matmul-vec4.wgsl: A and B read with
+   * vec4 loads where aligned, 8x4 outputs per invocation) and keep nn.Linear weights that only
+   * matmul reads packed K-major ([K, N rounded up to 4], zero padded) from load on, so the
+   * kernel reads them along n with aligned vec4 loads (see weights/pack.ts).
+   */
+  readonly packedMatmul: boolean;
 }
 
 /** Today's kernels: what the engine was tuned with on SwiftShader. */
 export const CPU_POLICY: KernelPolicy = Object.freeze({
   name: 'cpu', matmul: 'register', rowReduction: 'invocation', attention: 'rows', reductionWorkgroup: 64, compileConcurrency: 1,
-  conv: 'direct',
+  conv: 'direct', packedMatmul: false,
 });
 
 export const GPU_POLICY: KernelPolicy = Object.freeze({
   name: 'gpu', matmul: 'tiled', rowReduction: 'workgroup', attention: 'tiled', reductionWorkgroup: 256, compileConcurrency: 16,
-  conv: 'gemm',
+  conv: 'gemm', packedMatmul: true,
 });
 
 /** Workgroup memory and invocations the tiled matmul (and the conv implicit GEMM, same tiles) needs (checked against the adapter's limits). */
@@ -95,5 +102,5 @@ export function choosePolicy(facts: AdapterFacts, choice: KernelChoice = 'auto')
   const fitsTiles =
     facts.limits.maxComputeWorkgroupStorageSize >= TILED_MATMUL_NEEDS.workgroupStorageBytes &&
     facts.limits.maxComputeInvocationsPerWorkgroup >= TILED_MATMUL_NEEDS.invocations;
-  return fitsTiles ? GPU_POLICY : Object.freeze({ ...GPU_POLICY, matmul: 'register', conv: 'direct' });
+  return fitsTiles ? GPU_POLICY : Object.freeze({ ...GPU_POLICY, matmul: 'register', conv: 'direct', packedMatmul: false });
 }

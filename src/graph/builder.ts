@@ -19,6 +19,21 @@ export interface Tensor {
   readonly name: string;
 }
 
+/**
+ * How the weight store holds a checkpoint tensor read as nn.Linear weight rows [N, K] (row n,
+ * column k at n * K + k in the file): packed K-major for the vec4 matmul, element (n, k) at
+ * k * ld + n, ld = N rounded up to 4, the padding columns zero. Packed once at load.
+ */
+export interface PackedLayout {
+  readonly kind: 'k-major';
+  readonly N: number;
+  readonly K: number;
+  readonly ld: number;
+}
+
+export const samePacking = (a: PackedLayout | undefined, b: PackedLayout | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.kind === b.kind && a.N === b.N && a.K === b.K && a.ld === b.ld);
+
 export type StorageKind = 'input' | 'weight' | 'const' | 'temp' | 'external';
 
 export interface StorageDecl {
@@ -31,6 +46,8 @@ export interface StorageDecl {
   readonly data?: Float32Array | Uint32Array | Int32Array;
   /** kind 'external': a buffer owned elsewhere (another graph's output), bound read-only. */
   readonly buffer?: GPUBuffer;
+  /** kind 'weight': stored packed K-major (tensors keep the logical [N, K] shape and offsets). */
+  readonly packed?: PackedLayout;
 }
 
 export interface Step {
@@ -70,13 +87,13 @@ export class GraphBuilder {
     return new GraphBuilder(ctx.limits.maxComputeWorkgroupsPerDimension, ctx.policy);
   }
 
-  private declare(kind: StorageKind, name: string, shape: readonly number[], dtype: DType, data?: StorageDecl['data'], buffer?: GPUBuffer): Tensor {
+  private declare(kind: StorageKind, name: string, shape: readonly number[], dtype: DType, data?: StorageDecl['data'], buffer?: GPUBuffer, packed?: PackedLayout): Tensor {
     for (const d of shape) {
       if (!Number.isInteger(d) || d < 0) throw new ShapeError('graph', name, 'non-negative integer dims', shape);
     }
     const id = this.storages.length;
     const elements = numel(shape);
-    this.storages.push({ id, kind, name, elements, dtype, ...(data ? { data } : {}), ...(buffer ? { buffer } : {}) });
+    this.storages.push({ id, kind, name, elements, dtype, ...(data ? { data } : {}), ...(buffer ? { buffer } : {}), ...(packed ? { packed } : {}) });
     return { storage: id, offset: 0, shape: [...shape], dtype, name };
   }
 
@@ -103,10 +120,17 @@ export class GraphBuilder {
 
   /**
    * A checkpoint tensor, bound at plan time to the weight store's buffer of the same key;
-   * `dtype` is how the store holds it ('f16' for half-precision weights).
+   * `dtype` is how the store holds it ('f16' for half-precision weights), `packed` its layout
+   * when the store packed it K-major (only kernels with `packedBindings` may then read it).
    */
-  weight(key: string, shape: readonly number[], dtype: 'f32' | 'f16' = 'f32'): Tensor {
-    return this.declare('weight', key, shape, dtype);
+  weight(key: string, shape: readonly number[], dtype: 'f32' | 'f16' = 'f32', packed?: PackedLayout): Tensor {
+    if (packed && packed.N * packed.K !== numel(shape)) throw new ShapeError('graph', key, `${packed.N * packed.K} elements (packed [${packed.N}, ${packed.K}] K-major)`, shape);
+    return this.declare('weight', key, shape, dtype, undefined, undefined, packed);
+  }
+
+  /** The K-major packing of the weight `t` views, if its store packed it. */
+  packing(t: Tensor): PackedLayout | undefined {
+    return this.storages[t.storage]?.packed;
   }
 
   /**
@@ -171,6 +195,12 @@ export class GraphBuilder {
         throw new UnsupportedError(`${this.label(step.label)}: kernel ${kernel.name} binding ${i} ('${t.name}') takes ${wantsF16 ? 'f16' : '32-bit'} data, got dtype ${t.dtype} ${shapeStr(t.shape)}`);
       }
     });
+    // A packed weight has another element order: only kernels that know it may read it.
+    bindings.forEach((t, i) => {
+      if (this.storages[t.storage]?.packed && !(kernel.packedBindings?.includes(i) ?? false)) {
+        throw new UnsupportedError(`${this.label(step.label)}: weight '${t.name}' is stored packed K-major (for the vec4 matmul) but kernel ${kernel.name} binding ${i} reads the checkpoint layout; load it unpacked for this graph`);
+      }
+    });
     // A buffer written in a step may not be bound a second time in it (WebGPU usage rule).
     bindings.forEach((t, i) => {
       if (kernel.bindings[i] !== 'write') return;
@@ -198,6 +228,31 @@ export class GraphBuilder {
       });
     }
     return new Set([...ok].filter(([, v]) => v).map(([k]) => k));
+  }
+
+  /**
+   * Checkpoint keys this graph reads only as nn.Linear weight rows of matmul's B (kernels'
+   * `packable` bindings with transB), each use 2-D [rows, K] starting on a whole row, with one K
+   * for every use: what a weight store may pack K-major for the vec4 matmul. Key -> K.
+   */
+  packableWeights(): Map<string, number> {
+    const ks = new Map<string, number | null>();
+    for (const s of this.steps) {
+      s.bindings.forEach((t, i) => {
+        const decl = this.storages[t.storage];
+        if (decl?.kind !== 'weight') return;
+        // A graph built on an already packed store reads it through `packedBindings`.
+        const K = decl.packed ? decl.packed.K : (t.shape[1] ?? 0);
+        const ok = decl.packed
+          ? (s.kernel.packedBindings?.includes(i) ?? false)
+          : (s.kernel.packable?.includes(i) ?? false) && s.params.transB === 1 && t.shape.length === 2 && K > 0 && t.offset % K === 0 && decl.elements % K === 0;
+        const prev = ks.get(decl.name);
+        ks.set(decl.name, ok && (prev === undefined || prev === K) ? K : null);
+      });
+    }
+    const out = new Map<string, number>();
+    for (const [k, K] of ks) if (K !== null) out.set(k, K);
+    return out;
   }
 
   output(name: string, t: Tensor): void {

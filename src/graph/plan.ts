@@ -9,7 +9,7 @@ import type { StorageDecl, Step } from './builder.ts';
 export interface BufferPlan {
   /** storage id -> slot index, for 'temp' storages only. */
   readonly slotOf: ReadonlyMap<number, number>;
-  /** Byte size of each slot (multiple of 4, at least 16). */
+  /** Byte size of each slot (multiple of 16, at least 16). */
   readonly slotBytes: readonly number[];
   /** Sum of temp storage bytes if nothing were shared, for reporting reuse. */
   readonly unsharedBytes: number;
@@ -70,6 +70,7 @@ export function planBuffers(storages: readonly StorageDecl[], steps: readonly St
   return { slotOf, slotBytes, unsharedBytes };
 }
 
+/** Bytes of a storage's buffer: whole 16-byte units, so kernels may read it as vec4s. */
 export function bytesOf(s: StorageDecl): number {
-  return Math.max(16, Math.ceil((s.elements * DTYPE_BYTES) / 4) * 4);
+  return Math.max(16, Math.ceil((s.elements * DTYPE_BYTES) / 16) * 16);
 }

@@ -8,7 +8,7 @@
 import { GpuError, ShapeError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { foldWorkgroups, packParams, type PipelineCache } from '../gpu/kernel.ts';
-import { numel, shapeStr, type GraphBuilder, type StorageDecl, type Step, type Tensor } from './builder.ts';
+import { numel, samePacking, shapeStr, type GraphBuilder, type PackedLayout, type StorageDecl, type Step, type Tensor } from './builder.ts';
 import { checkFootprint, graphFootprint, type Footprint, type MemoryBudget } from './footprint.ts';
 import { bytesOf, planBuffers } from './plan.ts';
 
@@ -17,6 +17,8 @@ export interface WeightSource {
   buffer(key: string): GPUBuffer;
   /** How a float tensor is stored ('f16' or 'f32'), checked against the graph's declaration. */
   dtype?(key: string): 'f32' | 'f16';
+  /** The K-major packing of a weight the store packed at load, checked against the graph's. */
+  packed?(key: string): PackedLayout | undefined;
 }
 
 export interface CompileOptions {
@@ -145,6 +147,11 @@ export class CompiledGraph {
         if (stored !== undefined && (s.dtype === 'f16') !== (stored === 'f16')) {
           throw new GpuError(this.label, `weight '${s.name}' is stored as ${stored} but the graph reads it as ${s.dtype} (bind weights through the model's WeightBinder)`);
         }
+        // Packed K-major or not: the graph must read the element order the store holds.
+        if (options.weights.packed && !samePacking(options.weights.packed(s.name), s.packed)) {
+          const show = (p: PackedLayout | undefined): string => (p ? `packed K-major [${p.K}, ${p.ld}] for [${p.N}, ${p.K}]` : 'as in the checkpoint');
+          throw new GpuError(this.label, `weight '${s.name}' is stored ${show(options.weights.packed(s.name))} but the graph reads it ${show(s.packed)} (bind weights through the model's WeightBinder)`);
+        }
         this.storageBuffer.set(s.id, options.weights.buffer(s.name));
       }
     }
@@ -173,8 +180,17 @@ export class CompiledGraph {
         const buffer = this.storageBuffer.get(t.storage);
         if (!buffer) throw new GpuError(step.label, `tensor '${t.name}' has no buffer (read before any step writes it?)`);
         const size = Math.min(buffer.size, maxBinding);
-        if ((t.offset + numel(t.shape)) * (t.dtype === 'f16' ? 2 : 4) > size) {
+        const elemBytes = t.dtype === 'f16' ? 2 : 4;
+        if ((t.offset + numel(t.shape)) * elemBytes > size) {
           throw new GpuError(step.label, `tensor '${t.name}' ${shapeStr(t.shape)} lies beyond the ${size}-byte binding limit`);
+        }
+        // array<vec4> bindings see whole vec4s only: the tensor's last one must be one of them.
+        if (step.kernel.vec4Bindings?.includes(j)) {
+          const end = this.graph.storages[t.storage]?.packed ? buffer.size / elemBytes : t.offset + numel(t.shape);
+          const vecBytes = 4 * elemBytes;
+          if (Math.ceil(end / 4) * vecBytes > Math.floor(size / vecBytes) * vecBytes) {
+            throw new GpuError(step.label, `tensor '${t.name}' ${shapeStr(t.shape)} at element ${t.offset} ends in a partial vec4 of its ${size}-byte buffer (kernel ${step.kernel.name} reads whole vec4s)`);
+          }
         }
         entries.push({ binding: j + 1, resource: { buffer, offset: 0, size } });
       });

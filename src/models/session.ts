@@ -12,7 +12,7 @@ import { CompiledGraph, type HostArray, type StepTiming } from '../graph/runner.
 import { GpuImage } from '../gpu/external-image.ts';
 import { checkRgba, rgbaPixels, type RgbaImage } from '../image.ts';
 import type { LoadProgress } from '../weights/safetensors.ts';
-import { WeightStore } from '../weights/store.ts';
+import { WeightStore, type LoadWeightsOptions } from '../weights/store.ts';
 import { batchGeometry, type BatchGeometry } from './common/preprocess.ts';
 import type { ModelConfigBase, ModelInput, ModelSpec } from './family.ts';
 import { resolveModel } from './registry.ts';
@@ -78,6 +78,31 @@ export function stageTimings(steps: readonly StepTiming[]): Record<string, numbe
   return out;
 }
 
+/**
+ * Load options that store each checkpoint tensor the way the device's kernels read it fastest,
+ * decided from a build on the header's shapes (unknown, missing or mis-shaped keys fail there,
+ * before any upload): tensors read only by matmul's B are kept f16 on shader-f16 adapters
+ * (ctx.weightDtype), and nn.Linear weights read only as matmul's B rows are packed K-major for
+ * the vec4 matmul under policy.packedMatmul. Graphs bind them through the WeightBinder, which
+ * declares each tensor as stored.
+ */
+export function weightLayoutOptions(
+  ctx: Pick<GpuContext, 'weightDtype' | 'policy' | 'limits'>,
+  spec: Pick<ModelSpec, 'build'>,
+): Required<Pick<LoadWeightsOptions, 'checkHeader' | 'half' | 'pack'>> {
+  const halfKeys = new Set<string>();
+  const packK = new Map<string, number>();
+  return {
+    checkHeader: (shapes) => {
+      const built = spec.build(shapes, { kind: 'pixel-values', shape: [1, 3, 64, 64] }, { policy: ctx.policy }, ctx.limits.maxComputeWorkgroupsPerDimension);
+      if (ctx.weightDtype === 'f16') for (const k of built.graph.f16WeightKeys()) halfKeys.add(k);
+      if (ctx.policy.packedMatmul) for (const [k, K] of built.graph.packableWeights()) packK.set(k, K);
+    },
+    half: (k) => halfKeys.has(k),
+    pack: (k) => packK.get(k),
+  };
+}
+
 export class SegmentationModel {
   private readonly graphs = new Map<string, { graph: CompiledGraph; geometry: BatchGeometry | undefined; names: readonly string[] }>();
   /** Footprints of two small builds per `intermediates` flag, for estimates at other sizes. */
@@ -99,20 +124,13 @@ export class SegmentationModel {
     const parseOptions = options.maxPreprocessEdge !== undefined ? { maxEdge: options.maxPreprocessEdge } : {};
     const parsePre = (json: unknown): PreprocessorConfig => (spec.parsePreprocessor ? spec.parsePreprocessor(json, parseOptions) : parsePreprocessorConfig(json, 'preprocessor_config.json', parseOptions));
     const preprocessor = source.preprocessor === undefined ? undefined : parsePre(source.preprocessor);
-    const halfKeys = new Set<string>();
     const weights = await WeightStore.load(ctx, source.weights, {
       file: typeof source.weights === 'string' ? source.weights : `${source.name}`,
       skip: (k) => spec.skipWeight(k),
-      // Unknown, missing or mis-shaped keys fail from the header, before any upload.
-      // The header-time build also names the tensors read only where an f16 kernel exists
-      // (matmul's B: linear weights; under the gpu policy, the implicit-GEMM convs' weights):
-      // those are kept f16 on shader-f16 adapters (ctx.weightDtype). Built with the device's
-      // policy, since which conv weights qualify depends on it.
-      checkHeader: (shapes) => {
-        const built = spec.build(shapes, { kind: 'pixel-values', shape: [1, 3, 64, 64] }, { policy: ctx.policy });
-        if (ctx.weightDtype === 'f16') for (const k of built.graph.f16WeightKeys()) halfKeys.add(k);
-      },
-      half: (k) => halfKeys.has(k),
+      // Unknown, missing or mis-shaped keys fail from the header, before any upload. The
+      // header-time build (with the device's policy) also names the tensors kept f16 on
+      // shader-f16 adapters and, under the gpu policy, the linear weights packed K-major.
+      ...weightLayoutOptions(ctx, spec),
       ...(options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -121,7 +139,7 @@ export class SegmentationModel {
     const model = new SegmentationModel(ctx, spec, preprocessor, weights, options);
     try {
       // Bind every tensor once on a small input so a wrong checkpoint fails at load, not at first use.
-      spec.build(weights, { kind: 'pixel-values', shape: [1, 3, 64, 64] }, { policy: ctx.policy });
+      spec.build(weights, { kind: 'pixel-values', shape: [1, 3, 64, 64] }, { policy: ctx.policy }, ctx.limits.maxComputeWorkgroupsPerDimension);
     } catch (e) {
       model.dispose();
       throw e;

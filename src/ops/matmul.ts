@@ -6,7 +6,9 @@ import code from '../../shaders/matmul/matmul.wgsl?raw';
 import tiledCode from '../../shaders/matmul/matmul-tiled.wgsl?raw';
 import f16Code from '../../shaders/matmul/matmul-f16.wgsl?raw';
 import tiledF16Code from '../../shaders/matmul/matmul-tiled-f16.wgsl?raw';
-import { ShapeError } from '../errors.ts';
+import vec4Code from '../../shaders/matmul/matmul-vec4.wgsl?raw';
+import vec4F16Code from '../../shaders/matmul/matmul-vec4-f16.wgsl?raw';
+import { ShapeError, UnsupportedError } from '../errors.ts';
 import { defineKernel } from '../gpu/kernel.ts';
 import { numel, type GraphBuilder, type Tensor } from '../graph/builder.ts';
 import { expectRank, outputFor } from './common.ts';
@@ -24,6 +26,7 @@ export const matmulKernel = defineKernel({
   bindings: ['read', 'read', 'read', 'write'],
   overrides: ['TM', 'WG_X', 'WG_Y'],
   f16Capable: [1],
+  packable: [1],
 });
 
 /**
@@ -37,6 +40,7 @@ export const matmulTiledKernel = defineKernel({
   bindings: matmulKernel.bindings,
   overrides: ['WG', 'BK'],
   f16Capable: [1],
+  packable: [1],
 });
 
 /** The register kernel with B (binding 1) stored as f16: half-precision weights, f32 accumulation. */
@@ -59,6 +63,46 @@ export const matmulTiledF16Kernel = defineKernel({
   f16Bindings: [1],
 });
 
+/**
+ * The GPU matmul with vec4 loads: A and B bound as arrays of vec4 (read whole where K / the row
+ * stride and the offsets are multiples of 4, element-wise otherwise), TM x 4 outputs per
+ * invocation, and B either [K, N] with a row stride `ldb` (activations, or an nn.Linear weight
+ * packed K-major at load: weights/pack.ts) or [N, K] rows (a weight as stored).
+ */
+export const matmulVec4Kernel = defineKernel({
+  name: 'matmul-vec4',
+  code: vec4Code,
+  params: [...matmulKernel.params, ['ldb', 'u32'], ['aVec', 'u32'], ['bVec', 'u32']],
+  bindings: matmulKernel.bindings,
+  overrides: ['WG_X', 'WG_Y', 'TM', 'BK'],
+  f16Capable: [1],
+  vec4Bindings: [0, 1],
+  packedBindings: [1],
+  packable: [1],
+});
+
+/** The vec4 kernel with B (binding 1) stored as f16 (`array<vec4<f16>>`). */
+export const matmulVec4F16Kernel = defineKernel({
+  name: 'matmul-vec4-f16',
+  code: vec4F16Code,
+  params: matmulVec4Kernel.params,
+  bindings: matmulKernel.bindings,
+  overrides: matmulVec4Kernel.overrides,
+  f16Bindings: [1],
+  vec4Bindings: [0, 1],
+  packedBindings: [1],
+  packable: [1],
+});
+
+/**
+ * Tile shapes of the vec4 kernel: WG_X x WG_Y invocations, each TM rows x 4 columns of C. Rows
+ * below VEC4_SMALL_M (the ~100 queries of the transformer decoder, single rows) take the
+ * smaller tile, for more workgroups.
+ */
+export const VEC4_LARGE = { WG_X: 16, WG_Y: 8, TM: 8, BK: 16 } as const;
+export const VEC4_SMALL = { WG_X: 8, WG_Y: 8, TM: 4, BK: 16 } as const;
+export const VEC4_SMALL_M = 128;
+
 /** Invocations per side of a tiled-matmul workgroup; each computes 4x4 outputs. */
 export const TILED_WG = 16;
 /** k per workgroup-memory slice of the tiled matmul (2 * TILED_BK * TILED_WG vec4s of workgroup memory). */
@@ -75,8 +119,11 @@ const WG_Y = 8;
 export interface MatmulOptions {
   /** B is [N, K] (nn.Linear weight) instead of [K, N]. */
   readonly transB?: boolean;
-  /** Force a kernel (tests run both on any adapter); by default the graph's policy decides. */
-  readonly kernel?: 'register' | 'tiled';
+  /**
+   * Force a kernel (tests run each on any adapter); by default the graph's policy decides. A
+   * weight packed K-major at load is read by 'vec4' only.
+   */
+  readonly kernel?: 'register' | 'tiled' | 'vec4';
   /** Bias [N] per column, or [M] per row ('m', conv1x1 output channels). */
   readonly bias?: Tensor | null;
   readonly biasAlong?: 'n' | 'm';
@@ -124,7 +171,40 @@ export function matmul(g: GraphBuilder, a: Tensor, b: Tensor, o: MatmulOptions =
     cOff: c.offset, cStride: M * N, alpha: o.alpha ?? 1,
     transB: transB ? 1 : 0, bias: biasMode, act: o.act === 'relu' ? 1 : 0,
   };
-  if ((o.kernel ?? g.policy.matmul) === 'tiled') {
+  const packed = g.packing(b);
+  const policyKernel = g.policy.matmul === 'tiled' ? (g.policy.packedMatmul ? 'vec4' : 'tiled') : 'register';
+  const kernel = o.kernel ?? (packed ? 'vec4' : policyKernel);
+  if (kernel === 'vec4') {
+    let bOff = b.offset;
+    let ldb = transB ? K : N;
+    let bTrans = transB;
+    if (packed) {
+      // Rows r0..r0+N of the [rows, K] weight are columns r0.. of the packed [K, ld].
+      if (!transB || b.shape.length !== 2 || packed.K !== K || b.offset % K !== 0) {
+        throw new UnsupportedError(`${g.label(op)}: weight '${b.name}' is packed K-major as rows of ${packed.K}; read here as ${transB ? '' : 'non-transposed '}[${b.shape.join(', ')}] at element ${b.offset}, which is not whole rows of it`);
+      }
+      bOff = b.offset / K;
+      ldb = packed.ld;
+      bTrans = false;
+    }
+    const aVec = K % 4 === 0 && a.offset % 4 === 0 ? 1 : 0;
+    const bStride = common.bStride;
+    const bVec = ldb % 4 === 0 && bOff % 4 === 0 && bStride % 4 === 0 ? 1 : 0;
+    const shape = M < VEC4_SMALL_M ? VEC4_SMALL : VEC4_LARGE;
+    const tilesN = Math.ceil(N / (4 * shape.WG_X));
+    const tilesM = Math.ceil(M / (shape.TM * shape.WG_Y));
+    g.step({
+      label: op,
+      kernel: half ? matmulVec4F16Kernel : matmulVec4Kernel,
+      constants: { ...shape },
+      bindings: [a, b, bias ?? g.dummy(), c],
+      params: { ...common, bOff, transB: bTrans ? 1 : 0, tilesN, tilesM, ldb, aVec, bVec },
+      workgroups: batch * tilesM * tilesN,
+    });
+    return c;
+  }
+  if (packed) throw new UnsupportedError(`${g.label(op)}: weight '${b.name}' is packed K-major for the vec4 matmul; the ${kernel} kernel reads the checkpoint layout`);
+  if (kernel === 'tiled') {
     const tile = 4 * TILED_WG;
     const tilesN = Math.ceil(N / tile);
     const tilesM = Math.ceil(M / tile);

@@ -7,7 +7,9 @@
 import { GpuError, WeightError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import type { WeightSource } from '../graph/runner.ts';
+import type { PackedLayout } from '../graph/builder.ts';
 import { HeaderShapes } from './header-shapes.ts';
+import { packedLayout, packKMajor } from './pack.ts';
 import { streamSafetensors, toFloat16Bits, toFloat32, toInt32, type LoadProgress, type SafetensorsSource, type TensorInfo } from './safetensors.ts';
 
 export interface StoredTensor {
@@ -18,6 +20,8 @@ export interface StoredTensor {
   /** How the GPU buffer holds it: floats f32 (or f16 where asked, see `half`), integers i32. */
   readonly dtype: 'f32' | 'f16' | 'i32';
   readonly buffer: GPUBuffer;
+  /** Packed K-major for the vec4 matmul at load (see `pack`), else undefined (file layout). */
+  readonly packed?: PackedLayout;
 }
 
 export interface LoadWeightsOptions {
@@ -41,6 +45,11 @@ export interface LoadWeightsOptions {
    * read. A tensor with values beyond f16's range (|v| > 65504) stays f32; `dtype(key)` tells.
    */
   readonly half?: (key: string) => boolean;
+  /**
+   * Float tensors to store packed K-major for the vec4 matmul, with the K their rows have (see
+   * weights/pack.ts); asked after `checkHeader`. `packed(key)` tells the layout.
+   */
+  readonly pack?: (key: string) => number | undefined;
 }
 
 const INT_DTYPES = new Set(['I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL']);
@@ -79,7 +88,7 @@ export class WeightStore implements WeightSource {
     const file = options.file ?? (typeof source === 'string' ? source : source instanceof URL ? source.href : 'model.safetensors');
     const store = new WeightStore(ctx, file);
     try {
-      await streamSafetensors(source, (info, bytes) => store.upload(info, bytes, options.skip, options.half), {
+      await streamSafetensors(source, (info, bytes) => store.upload(info, bytes, options), {
         file,
         onHeader: (header) => {
           // Every GPU buffer must fit the device: refuse from the header, not halfway through the upload.
@@ -104,15 +113,18 @@ export class WeightStore implements WeightSource {
     return store;
   }
 
-  private upload(info: TensorInfo, bytes: Uint8Array, skip: ((key: string) => boolean) | undefined, half: ((key: string) => boolean) | undefined): void {
-    if (skip?.(info.name)) {
+  private upload(info: TensorInfo, bytes: Uint8Array, options: Pick<LoadWeightsOptions, 'skip' | 'half' | 'pack'>): void {
+    if (options.skip?.(info.name)) {
       this.skipped.add(info.name);
       return;
     }
     const isInt = INT_DTYPES.has(info.dtype);
-    const wide = isInt ? toInt32(info, bytes, this.file) : toFloat32(info, bytes, this.file);
+    let wide = isInt ? toInt32(info, bytes, this.file) : toFloat32(info, bytes, this.file);
     if (!isInt) checkFinite(wide as Float32Array, info, this.file);
-    const halfBits = !isInt && half?.(info.name) ? toFloat16Bits(wide as Float32Array) : null;
+    const K = isInt ? undefined : options.pack?.(info.name);
+    const packed = K === undefined ? undefined : packedLayout(this.file, info.name, info.shape, K);
+    if (packed) wide = packKMajor(wide as Float32Array, packed);
+    const halfBits = !isInt && options.half?.(info.name) ? toFloat16Bits(wide as Float32Array) : null;
     // writeBuffer moves whole 4-byte words: an odd count of halves gets one zero half of padding.
     let narrow = halfBits;
     if (halfBits && halfBits.length % 2 === 1) {
@@ -121,14 +133,15 @@ export class WeightStore implements WeightSource {
     }
     const data = narrow ?? wide;
     const dtype = isInt ? 'i32' : narrow ? 'f16' : 'f32';
-    // f16 tensors of odd length are padded to whole 4-byte words (WebGPU buffer sizes).
-    const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
+    // Whole 16-byte units (kernels may bind weights as arrays of vec4; f16 tensors of odd length
+    // get their padding half here too).
+    const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
     if (size > this.ctx.limits.maxBufferSize) {
       throw new WeightError(this.file, info.name, `${data.byteLength} bytes exceed the adapter's buffer limit ${this.ctx.limits.maxBufferSize}`);
     }
     const buffer = this.ctx.device.createBuffer({ label: `maskgpu:weight:${info.name}`, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
     this.ctx.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-    this.tensors.set(info.name, { key: info.name, shape: info.shape, fileDtype: info.dtype, dtype, buffer });
+    this.tensors.set(info.name, { key: info.name, shape: info.shape, fileDtype: info.dtype, dtype, buffer, ...(packed ? { packed } : {}) });
   }
 
   has(key: string): boolean {
@@ -153,6 +166,11 @@ export class WeightStore implements WeightSource {
   /** How the GPU holds a float tensor: 'f16' where it was loaded half (see `half`), else 'f32'. */
   dtype(key: string): 'f32' | 'f16' {
     return this.tensors.get(key)?.dtype === 'f16' ? 'f16' : 'f32';
+  }
+
+  /** The K-major packing of a tensor packed at load (see `pack`), else undefined. */
+  packed(key: string): PackedLayout | undefined {
+    return this.tensors.get(key)?.packed;
   }
 
   /** GPU bytes per stored dtype (f16 vs f32 weights: the memory half precision saves). */

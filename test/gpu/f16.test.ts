@@ -4,7 +4,8 @@
  * for its own process (vitest forks one process per file); every other test keeps SwiftShader,
  * which has no shader-f16. Without lavapipe, or if it lacks shader-f16, the file skips and says why.
  *
- * - f16-B matmul kernels (register and tiled) vs test/ref/matmul.ts on awkward shapes, with B
+ * - f16-B matmul kernels (register, tiled, vec4; vec4 also on weights packed K-major) vs
+ *   test/ref/matmul.ts on awkward shapes, with B
  *   rounded to f16 by test/ref/half.ts: same tolerance as the f32 kernels (1e-5 abs + 1e-5 rel),
  *   since widening f16 to f32 is exact and accumulation is f32. The same for the f16-weight
  *   implicit-GEMM conv (conv2d-gemm-f16) vs test/ref/conv.ts with the weights rounded to f16.
@@ -29,6 +30,7 @@ const { GraphBuilder } = await import('../../src/graph/builder.ts');
 const { CompiledGraph } = await import('../../src/graph/runner.ts');
 const ops = await import('../../src/ops/index.ts');
 const { toFloat16Bits } = await import('../../src/weights/safetensors.ts');
+const { packedLayout, packKMajor } = await import('../../src/weights/pack.ts');
 const { SegmentationModel } = await import('../../src/models/session.ts');
 const { Segmenter } = await import('../../src/segmenter.ts');
 const { checkpointFromDir } = await import('../../src/cli/node-io.ts');
@@ -72,9 +74,9 @@ const SEED = Number(process.env.MASKGPU_SEED ?? 1234);
 function halfBuffer(ctx: GpuContext, data: Float32Array): GPUBuffer {
   const bits = toFloat16Bits(data);
   if (!bits) throw new Error('test data overflows f16');
-  const padded = new Uint16Array(bits.length + (bits.length % 2));
+  const padded = new Uint16Array(Math.max(8, Math.ceil(bits.length / 8) * 8)); // whole 16-byte units
   padded.set(bits);
-  const buffer = ctx.device.createBuffer({ label: 'test:f16-weight', size: Math.max(16, padded.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  const buffer = ctx.device.createBuffer({ label: 'test:f16-weight', size: padded.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   ctx.device.queue.writeBuffer(buffer, 0, padded);
   return buffer;
 }
@@ -87,7 +89,7 @@ describe.skipIf(skipReason !== '')('f16-weight matmul vs the CPU reference (lava
     { batch: 2, M: 131, N: 7, K: 19, transB: true, bias: 'm', act: 'none', bcastB: true, off: 1 },
     { batch: 1, M: 1, N: 301, K: 97, transB: true, bias: 'n', act: 'relu', bcastB: true, off: 0 },
   ] as const;
-  for (const c of cases) for (const kernel of ['register', 'tiled'] as const) {
+  for (const c of cases) for (const kernel of ['register', 'tiled', 'vec4'] as const) {
     it(`batch=${c.batch} M=${c.M} N=${c.N} K=${c.K} transB=${c.transB} bias=${c.bias} act=${c.act}${c.bcastB ? ' B broadcast' : ''} B offset ${c.off} kernel=${kernel}`, async () => {
       const ctx = ctx16 as GpuContext;
       const rng = makeRng(SEED);
@@ -103,7 +105,7 @@ describe.skipIf(skipReason !== '')('f16-weight matmul vs the CPU reference (lava
       const whole: Tensor = g.weight('w', [bFull.length], 'f16');
       const B = g.view(whole, c.off, c.bcastB ? bShape : [c.batch, ...bShape]);
       const y = ops.matmul(g, g.input('a', [c.batch, c.M, c.K]), B, { transB: c.transB, bias: c.bias === 'none' ? null : g.input('bias', [biasLen]), biasAlong: c.bias === 'm' ? 'm' : 'n', act: c.act, kernel });
-      expect(g.steps.at(-1)?.kernel.name).toBe(kernel === 'tiled' ? 'matmul-tiled-f16' : 'matmul-f16');
+      expect(g.steps.at(-1)?.kernel.name).toBe({ register: 'matmul-f16', tiled: 'matmul-tiled-f16', vec4: 'matmul-vec4-f16' }[kernel]);
       g.output('y', y);
       const wbuf = halfBuffer(ctx, bFull);
       const graph = await CompiledGraph.compile(ctx, g, ctx.pipelines, { weights: { buffer: () => wbuf } });
@@ -118,6 +120,40 @@ describe.skipIf(skipReason !== '')('f16-weight matmul vs the CPU reference (lava
         const tol = 1e-5 + 1e-5 * e.maxRef;
         console.log(`matmul f16 ${kernel}: vs ref with B rounded to f16 max abs ${e.maxAbs.toExponential(2)} (tol ${tol.toExponential(2)}); vs unrounded f32 B max abs ${vsF32.maxAbs.toExponential(2)} (rel ${(vsF32.maxAbs / Math.max(vsF32.maxRef, 1e-30)).toExponential(2)}), seed ${SEED}`);
         expect(e.maxAbs).toBeLessThanOrEqual(tol);
+      } finally {
+        graph.dispose();
+        wbuf.destroy();
+      }
+    });
+  }
+
+  // f16 weights packed K-major (vec4<f16> loads along n where the slice starts on a multiple of
+  // 4 columns, element loads otherwise), as the weight store packs them under the gpu policy.
+  for (const [N, K, M] of [[20, 64, 100], [17, 33, 5]] as const) {
+    it(`packed f16 weight [3*${N}, ${K}] in three row slices, x [${M}, ${K}], vec4 kernel`, async () => {
+      const ctx = ctx16 as GpuContext;
+      const rng = makeRng(SEED);
+      const w = randn(rng, 3 * N * K);
+      const x = randn(rng, M * K);
+      const layout = packedLayout('test', 'w', [3 * N, K], K);
+      const wbuf = halfBuffer(ctx, packKMajor(w, layout));
+      const g = new GraphBuilder(ctx.limits.maxComputeWorkgroupsPerDimension);
+      const W = g.weight('w', [3 * N, K], 'f16', layout);
+      const X = g.input('x', [M, K]);
+      for (let i = 0; i < 3; i++) g.output(`y${i}`, ops.linear(g, X, g.view(W, i * N * K, [N, K]), null));
+      expect(g.steps.map((st) => st.kernel.name)).toEqual(['matmul-vec4-f16', 'matmul-vec4-f16', 'matmul-vec4-f16']);
+      const graph = await CompiledGraph.compile(ctx, g, ctx.pipelines, { weights: { buffer: () => wbuf, packed: () => layout } });
+      try {
+        await graph.run({ x });
+        for (let i = 0; i < 3; i++) {
+          const got = (await graph.readOne(`y${i}`)) as Float32Array;
+          const opts = { batch: 1, M, N, K, transB: true, biasAlong: 'n' as const, act: 'none' as const };
+          const ref = matmulRef(x, roundArrayToF16(w.subarray(i * N * K, (i + 1) * N * K)), null, opts);
+          const e = maxErrors(got, ref);
+          const tol = 1e-5 + 1e-5 * e.maxRef;
+          console.log(`matmul f16 vec4 packed slice ${i} (bVec=${g.steps[i]?.params.bVec}): vs ref with B rounded to f16 max abs ${e.maxAbs.toExponential(2)} (tol ${tol.toExponential(2)}), seed ${SEED}`);
+          expect(e.maxAbs).toBeLessThanOrEqual(tol);
+        }
       } finally {
         graph.dispose();
         wbuf.destroy();
@@ -208,8 +244,8 @@ describe.skipIf(skipReason !== '')('fixtures with f16 weights (lavapipe)', () =>
       }
       expect(m32.weights.bytesByDtype.f16).toBe(0);
       expect(halfKeys.length).toBeGreaterThan(0);
-      // Every f16 tensor holds its elements in 2 bytes (plus at most 2 bytes of padding, 16-byte minimum).
-      for (const k of halfKeys) expect(m16.weights.buffer(k).size).toBeLessThanOrEqual(Math.max(16, 2 * m16.weights.shape(k).reduce((a, b) => a * b, 1) + 2));
+      // Every f16 tensor holds its elements in 2 bytes (buffers in whole 16-byte units).
+      for (const k of halfKeys) expect(m16.weights.buffer(k).size).toBe(Math.max(16, Math.ceil((2 * m16.weights.shape(k).reduce((a, b) => a * b, 1)) / 16) * 16));
       expect(m16.weights.bytes).toBeLessThan(m32.weights.bytes);
       // A graph that declares a half-stored weight as f32 is refused when it is compiled.
       const key = halfKeys[0] as string;
@@ -239,11 +275,13 @@ describe.skipIf(skipReason !== '')('fixtures with f16 weights (lavapipe)', () =>
         const shape = pv.shape as [number, 3, number, number];
         // The graph forward() runs, rebuilt here to see its kernels: the policy's f16 matmul.
         const steps = model.spec.build(model.weights, { kind: 'pixel-values', shape }, { policy: ctx.policy }, ctx.limits.maxComputeWorkgroupsPerDimension).graph.steps;
-        const f16Steps = steps.filter((st) => st.kernel.name === (kernels === 'gpu' ? 'matmul-tiled-f16' : 'matmul-f16')).length;
+        const f16Steps = steps.filter((st) => st.kernel.name === (kernels === 'gpu' ? 'matmul-vec4-f16' : 'matmul-f16')).length;
+        const packed = model.weights.keys().filter((k) => model.weights.packed(k)).length;
         // Non-1x1 convs: f16 weights under 'gpu' (implicit GEMM), f32 under 'cpu' (direct kernel).
         const convF16 = steps.filter((st) => st.kernel.name === 'conv2d-gemm-f16').length;
         const convAll = steps.filter((st) => st.kernel.name.startsWith('conv2d')).length;
-        console.log(`${name} ${kernels} kernels: ${f16Steps + convF16} of ${steps.length} steps read f16 weights (${convF16} of ${convAll} non-1x1 convs)`);
+        console.log(`${name} ${kernels} kernels: ${f16Steps + convF16} of ${steps.length} steps read f16 weights (${convF16} of ${convAll} non-1x1 convs); ${packed} weights packed K-major`);
+        if (kernels === 'gpu') expect(packed).toBeGreaterThan(0);
         expect(f16Steps).toBeGreaterThan(0);
         expect(convAll).toBeGreaterThan(0);
         expect(convF16).toBe(kernels === 'gpu' ? convAll : 0);

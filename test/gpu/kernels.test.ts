@@ -10,6 +10,7 @@ import * as ops from '../../src/ops/index.ts';
 import { maxErrors } from '../ref/compare.ts';
 import { makeRng, randn, randu } from '../ref/random.ts';
 import { matmulRef } from '../ref/matmul.ts';
+import { packedLayout, packKMajor } from '../../src/weights/pack.ts';
 import { conv2dRef, maxPoolRef } from '../ref/conv.ts';
 import { batchNormRef, groupNormRef, layerNormRef, softmaxRef } from '../ref/norm.ts';
 import { binaryRef, permuteRef, unaryRef } from '../ref/elementwise.ts';
@@ -45,7 +46,7 @@ describe('matmul', () => {
     { batch: 2, M: 131, N: 7, K: 19, transB: true, bias: 'm', act: 'none', bcastB: true },
     { batch: 1, M: 1, N: 301, K: 97, transB: true, bias: 'n', act: 'relu', bcastB: true },
   ] as const;
-  for (const c of cases) for (const kernel of ['register', 'tiled'] as const) {
+  for (const c of cases) for (const kernel of ['register', 'tiled', 'vec4'] as const) {
     it(`batch=${c.batch} M=${c.M} N=${c.N} K=${c.K} transB=${c.transB} bias=${c.bias} act=${c.act}${c.bcastB ? ' B broadcast' : ''} kernel=${kernel}`, async () => {
       const rng = makeRng(SEED);
       const a = randn(rng, c.batch * c.M * c.K);
@@ -109,6 +110,105 @@ describe('matmul', () => {
         const wide = await folded.run((g) => ({ y: ops.matmul(g, g.input('a', [300, K]), g.input('b', [K, 300]), { kernel }) }), { a: a2, b: b2 });
         check(`matmul ${kernel} folded 300x300`, wide.y!, ref2, 1e-5, 1e-5);
       }
+    } finally {
+      folded.dispose();
+    }
+  });
+
+  // The vec4 kernel: whole-vec4 loads where K / N and the offsets are multiples of 4 (aVec,
+  // bVec), element loads otherwise; both tile shapes (M < VEC4_SMALL_M and above).
+  const vecCases = [
+    { batch: 2, M: 65, N: 17, K: 100, transB: false, bias: 'n', act: 'none', aOff: 0, bOff: 0 }, // A vec4, B by element
+    { batch: 1, M: 129, N: 63, K: 64, transB: true, bias: 'm', act: 'relu', aOff: 4, bOff: 8 }, // both vec4 (B along k), large tile
+    { batch: 1, M: 3, N: 100, K: 5, transB: false, bias: 'n', act: 'none', aOff: 1, bOff: 4 }, // B vec4 along n, A by element
+    { batch: 3, M: 5, N: 129, K: 17, transB: true, bias: 'none', act: 'none', aOff: 0, bOff: 1 }, // K % 4 != 0
+    { batch: 1, M: 100, N: 65, K: 63, transB: false, bias: 'm', act: 'relu', aOff: 3, bOff: 0 },
+    { batch: 2, M: 17, N: 5, K: 129, transB: true, bias: 'n', act: 'none', aOff: 0, bOff: 0 }, // B broadcast over the batch
+  ] as const;
+  for (const c of vecCases) {
+    it(`vec4: batch=${c.batch} M=${c.M} N=${c.N} K=${c.K} transB=${c.transB} bias=${c.bias} act=${c.act} A offset ${c.aOff} B offset ${c.bOff}`, async () => {
+      const rng = makeRng(SEED);
+      const bBatch = c.batch === 2 && c.transB ? 1 : c.batch;
+      const a = randn(rng, c.aOff + c.batch * c.M * c.K);
+      const b = randn(rng, c.bOff + bBatch * c.K * c.N);
+      const biasLen = c.bias === 'n' ? c.N : c.bias === 'm' ? c.M : 0;
+      const bias = randn(rng, Math.max(biasLen, 1));
+      const bShape = c.transB ? [c.N, c.K] : [c.K, c.N];
+      let params: Readonly<Record<string, number>> = {};
+      const out = await h.run(
+        (g) => {
+          const A = g.view(g.input('a', [a.length]), c.aOff, [c.batch, c.M, c.K]);
+          const B = g.view(g.input('b', [b.length]), c.bOff, bBatch === 1 ? bShape : [bBatch, ...bShape]);
+          const bi = c.bias === 'none' ? null : g.input('bias', [biasLen]);
+          const y = ops.matmul(g, A, B, { transB: c.transB, bias: bi, biasAlong: c.bias === 'm' ? 'm' : 'n', act: c.act, kernel: 'vec4' });
+          params = (g.steps.at(-1) as { params: Record<string, number> }).params;
+          return { y };
+        },
+        c.bias === 'none' ? { a, b } : { a, b, bias },
+      );
+      const ref = matmulRef(a.subarray(c.aOff), b.subarray(c.bOff), c.bias === 'none' ? null : bias, {
+        batch: c.batch, M: c.M, N: c.N, K: c.K, transB: c.transB, biasAlong: c.bias === 'm' ? 'm' : 'n', act: c.act,
+        aBatchStride: c.M * c.K, bBatchStride: bBatch === 1 ? 0 : c.K * c.N,
+      });
+      check(`matmul vec4 (aVec=${params.aVec} bVec=${params.bVec})`, out.y!, ref, 1e-5, 1e-5);
+    });
+  }
+
+  // nn.Linear weights packed K-major at load (weights/pack.ts), read whole and as row slices
+  // (the packed in_proj_weight of attention: q/k/v rows at offsets D*D, 2*D*D).
+  for (const [N, K, M, batch] of [[20, 64, 100, 1], [17, 33, 5, 2], [129, 8, 130, 1]] as const) {
+    it(`vec4: packed weight [3*${N}, ${K}] in three row slices, x [${batch}, ${M}, ${K}], bias along n`, async () => {
+      const rng = makeRng(SEED);
+      const w = randn(rng, 3 * N * K);
+      const x = randn(rng, batch * M * K);
+      const bias = randn(rng, 3 * N);
+      const layout = packedLayout('test', 'w', [3 * N, K], K);
+      const packedData = packKMajor(w, layout);
+      const buffer = h.ctx.device.createBuffer({ label: 'test:packed-weight', size: Math.ceil(packedData.byteLength / 16) * 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      h.ctx.device.queue.writeBuffer(buffer, 0, packedData);
+      const kinds: string[] = [];
+      try {
+        const out = await h.run(
+          (g) => {
+            const W = g.weight('w', [3 * N, K], 'f32', layout);
+            const X = g.input('x', [batch, M, K]);
+            const Bi = g.input('bias', [3 * N]);
+            const ys: Record<string, Tensor> = {};
+            for (let i = 0; i < 3; i++) {
+              ys[`y${i}`] = ops.matmul(g, X, g.view(W, i * N * K, [N, K]), { transB: true, bias: g.view(Bi, i * N, [N]) });
+              const p = (g.steps.at(-1) as { params: Record<string, number>; kernel: { name: string } });
+              kinds.push(`${p.kernel.name} bOff=${p.params.bOff} ldb=${p.params.ldb} bVec=${p.params.bVec}`);
+            }
+            return ys;
+          },
+          { x, bias },
+          { buffer: () => buffer, packed: () => layout },
+        );
+        console.log(`packed slices: ${kinds.join('; ')}`);
+        for (let i = 0; i < 3; i++) {
+          const ref = matmulRef(x, w.subarray(i * N * K, (i + 1) * N * K), bias.subarray(i * N, (i + 1) * N), { batch, M, N, K, transB: true, biasAlong: 'n', act: 'none', aBatchStride: M * K, bBatchStride: 0 });
+          check(`matmul vec4 packed slice ${i}`, out[`y${i}`]!, ref, 1e-5, 1e-5);
+        }
+      } finally {
+        buffer.destroy();
+      }
+    });
+  }
+
+  it('vec4: folded dispatch with surplus workgroups (cap 7 per dimension; batch=31 M=2 N=3 K=5, and 300x300 K=8)', async () => {
+    const folded = await createHarness({ maxWorkgroupsPerDimension: 7 });
+    try {
+      const rng = makeRng(SEED);
+      const [batch, M, N, K] = [31, 2, 3, 5];
+      const a = randn(rng, batch * M * K);
+      const b = randn(rng, K * N);
+      const out = await folded.run((g) => ({ y: ops.matmul(g, g.input('a', [batch, M, K]), g.input('b', [K, N]), { kernel: 'vec4' }) }), { a, b });
+      check('matmul vec4 folded', out.y!, matmulRef(a, b, null, { batch, M, N, K, transB: false, biasAlong: 'n', act: 'none', aBatchStride: M * K, bBatchStride: 0 }), 1e-5, 1e-5);
+      // 300x300: 5x5 large tiles (64x64), folded to [7, 4, 1].
+      const a2 = randn(rng, 300 * 8);
+      const b2 = randn(rng, 8 * 300);
+      const wide = await folded.run((g) => ({ y: ops.matmul(g, g.input('a', [300, 8]), g.input('b', [8, 300]), { kernel: 'vec4' }) }), { a: a2, b: b2 });
+      check('matmul vec4 folded 300x300', wide.y!, matmulRef(a2, b2, null, { batch: 1, M: 300, N: 300, K: 8, transB: false, biasAlong: 'n', act: 'none' }), 1e-5, 1e-5);
     } finally {
       folded.dispose();
     }

@@ -14,6 +14,8 @@ import { CompiledGraph, type HostArray } from '../../src/graph/runner.ts';
 import { parseMask2FormerConfig } from '../../src/config/index.ts';
 import { attentionMaskAsHf, buildMask2Former } from '../../src/models/mask2former/model.ts';
 import { WeightStore } from '../../src/weights/store.ts';
+import { resolveModel } from '../../src/models/registry.ts';
+import { weightLayoutOptions } from '../../src/models/session.ts';
 import { compareStages } from './stages.ts';
 import { FIXTURES, readJson, readTensors, type RefTensor } from '../fixture-files.ts';
 
@@ -55,7 +57,12 @@ for (const kernels of ['cpu', 'gpu'] as const) for (const name of ['tiny', 'tiny
       expected = await readTensors(join(dir, 'expected.safetensors'));
       const cfg = parseMask2FormerConfig(readJson(join(dir, 'config.json')));
       const bytes = readFileSync(join(dir, 'model.safetensors'));
-      const store = await WeightStore.load(ctx, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file: `${name}/model.safetensors` });
+      // Weights stored as SegmentationModel.load stores them for this device (gpu kernels: linear
+      // weights packed K-major for the vec4 matmul).
+      const spec = resolveModel(readJson(join(dir, 'config.json')));
+      const store = await WeightStore.load(ctx, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file: `${name}/model.safetensors`, ...weightLayoutOptions(ctx, spec) });
+      const packed = store.keys().filter((k) => store.packed(k)).length;
+      if (kernels === 'gpu') expect(packed).toBeGreaterThan(0);
       const pv = expected.get('pixel_values') as RefTensor;
       const built = buildMask2Former(cfg, store, { kind: 'pixel-values', shape: pv.shape as [number, 3, number, number] }, { intermediates: true, policy: ctx.policy }, ctx.limits.maxComputeWorkgroupsPerDimension);
       attentionKernels = built.graph.steps.filter((s) => s.kernel.name.startsWith('attention')).map((s) => s.kernel.name);
@@ -71,7 +78,9 @@ for (const kernels of ['cpu', 'gpu'] as const) for (const name of ['tiny', 'tiny
       order = stageOrder([...expected.keys()], cfg.numInstantiatedDecoderLayers);
       const convKernel = kernels === 'gpu' ? 'conv2d-gemm' : 'conv2d';
       const convSteps = built.graph.steps.filter((st) => st.kernel.name === convKernel).length;
-      console.log(`${name} (${kernels} kernels): ${order.length} stages compared, ${built.graph.steps.length} GPU steps (attention: ${attentionKernels.length} x ${[...new Set(attentionKernels)].join(', ')}; ${convSteps} ${convKernel}), adapter ${ctx.adapterName}`);
+      const kernelCounts = new Map<string, number>();
+      for (const st of built.graph.steps) if (st.kernel.name.startsWith('matmul')) kernelCounts.set(st.kernel.name, (kernelCounts.get(st.kernel.name) ?? 0) + 1);
+      console.log(`${name} (${kernels} kernels): ${order.length} stages compared, ${built.graph.steps.length} GPU steps (${[...kernelCounts].map(([k, c]) => `${c} ${k}`).join(', ')}; attention: ${attentionKernels.length} x ${[...new Set(attentionKernels)].join(', ')}; ${convSteps} ${convKernel}), ${packed} weights packed K-major, adapter ${ctx.adapterName}`);
       expect(convSteps).toBeGreaterThan(0);
       graph.dispose();
       store.dispose();

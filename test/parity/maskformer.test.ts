@@ -2,8 +2,9 @@
  * MaskFormer forward pass vs HF transformers, stage by stage, on the fixtures' own checkpoints
  * and pixel_values (swin-tiny: MaskFormer-Swin, batch 1; resnet-tiny: ResNet bottleneck, batch 2
  * with padding). Tolerance: max abs error <= 1e-4 * max|reference| per tensor (errors printed).
- * resnet-tiny runs under both kernel policies on the adapter at hand ('gpu' forced on a CPU
- * adapter: tiled matmul, implicit-GEMM convs for the ResNet stem, strided 3x3s and FPN 3x3s, ...).
+ * Both fixtures also run with the gpu kernels forced on the adapter at hand: resnet-tiny for the
+ * implicit-GEMM convs (ResNet stem, strided 3x3s, FPN 3x3s), swin-tiny for the vec4 matmul on
+ * linear weights packed K-major at load.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import type { GpuContext } from '../../src/gpu/device.ts';
 import { CompiledGraph, type HostArray } from '../../src/graph/runner.ts';
 import { resolveModel } from '../../src/models/registry.ts';
 import { WeightStore } from '../../src/weights/store.ts';
+import { weightLayoutOptions } from '../../src/models/session.ts';
 import { compareStages } from './stages.ts';
 import { FIXTURES, readJson, readTensors, type RefTensor } from '../fixture-files.ts';
 
@@ -43,9 +45,9 @@ function stageOrder(names: readonly string[]): string[] {
   return order.filter((n, i) => names.includes(n) && order.indexOf(n) === i);
 }
 
-// 'gpu' on resnet-tiny only (its stem, strided 3x3s and FPN 3x3s are the implicit-GEMM convs;
-// the Swin patch embedding runs under 'gpu' in the Mask2Former suite): keeps the suite's time down.
-const runs = [['cpu', 'swin-tiny'], ['cpu', 'resnet-tiny'], ['gpu', 'resnet-tiny']] as const;
+// 'gpu' on resnet-tiny (its stem, strided 3x3s and FPN 3x3s are implicit-GEMM convs) and on
+// swin-tiny (the family's linear-heavy backbone: vec4 matmul on packed weights).
+const runs = [['cpu', 'swin-tiny'], ['cpu', 'resnet-tiny'], ['gpu', 'resnet-tiny'], ['gpu', 'swin-tiny']] as const;
 for (const [kernels, name] of runs) {
   describe(`maskformer/${name} forward parity (pixel_values from the fixture, ${kernels} kernels)`, () => {
     const dir = join(FIXTURES, 'maskformer', name);
@@ -59,7 +61,10 @@ for (const [kernels, name] of runs) {
       const spec = resolveModel(readJson(join(dir, 'config.json')));
       expect(spec.family).toBe('maskformer');
       const bytes = readFileSync(join(dir, 'model.safetensors'));
-      const store = await WeightStore.load(ctx, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file: `${name}/model.safetensors`, skip: (k) => spec.skipWeight(k) });
+      // Stored as SegmentationModel.load stores them for this policy (gpu: linear weights packed).
+      const store = await WeightStore.load(ctx, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { file: `${name}/model.safetensors`, skip: (k) => spec.skipWeight(k), ...weightLayoutOptions(ctx, spec) });
+      const packed = store.keys().filter((k) => store.packed(k)).length;
+      if (kernels === 'gpu') expect(packed).toBeGreaterThan(0);
       const pv = expected.get('pixel_values') as RefTensor;
       const built = spec.build(store, { kind: 'pixel-values', shape: pv.shape as [number, 3, number, number] }, { intermediates: true, policy: ctx.policy }, ctx.limits.maxComputeWorkgroupsPerDimension);
       const graph = await CompiledGraph.compile(ctx, built.graph, ctx.pipelines, { weights: store });
@@ -67,7 +72,9 @@ for (const [kernels, name] of runs) {
       for (const [k, v] of await graph.read(built.outputNames)) got.set(k, v);
       order = stageOrder([...expected.keys()]);
       const convSteps = built.graph.steps.filter((st) => st.kernel.name === (kernels === 'gpu' ? 'conv2d-gemm' : 'conv2d')).length;
-      console.log(`${name} (${kernels} kernels): ${order.length} stages compared, ${built.graph.steps.length} GPU steps (${convSteps} ${kernels === 'gpu' ? 'conv2d-gemm' : 'conv2d'}), adapter ${ctx.adapterName}`);
+      const kernelCounts = new Map<string, number>();
+      for (const st of built.graph.steps) if (st.kernel.name.startsWith('matmul')) kernelCounts.set(st.kernel.name, (kernelCounts.get(st.kernel.name) ?? 0) + 1);
+      console.log(`${name} (${kernels} kernels): ${order.length} stages compared, ${built.graph.steps.length} GPU steps (${[...kernelCounts].map(([k, c]) => `${c} ${k}`).join(', ')}; ${convSteps} ${kernels === 'gpu' ? 'conv2d-gemm' : 'conv2d'}), ${packed} weights packed K-major, adapter ${ctx.adapterName}`);
       expect(convSteps).toBeGreaterThan(0);
       graph.dispose();
       store.dispose();

@@ -87,8 +87,11 @@ describe('f16 weights in a graph', () => {
   });
   it('f16 kernels declare array<f16> exactly at their f16 bindings', () => {
     for (const k of kernels) {
-      const half = [...k.code.matchAll(/@binding\((\d+)\)\s*var<storage,\s*read(?:_write)?>\s*\w+\s*:\s*array<f16>/g)].map((m) => Number(m[1]) - 1);
+      const half = [...k.code.matchAll(/@binding\((\d+)\)\s*var<storage,\s*read(?:_write)?>\s*\w+\s*:\s*array<(?:vec4<)?f16>/g)].map((m) => Number(m[1]) - 1);
       expect(half, k.name).toEqual([...(k.f16Bindings ?? [])]);
+      // Bindings read as whole vec4s are declared so (the runner checks their extent).
+      const vec4 = [...k.code.matchAll(/@binding\((\d+)\)\s*var<storage,\s*read(?:_write)?>\s*\w+\s*:\s*array<vec4</g)].map((m) => Number(m[1]) - 1);
+      expect(vec4, k.name).toEqual([...(k.vec4Bindings ?? [])]);
       expect(/^enable f16;/m.test(k.code), k.name).toBe(half.length > 0);
     }
   });

@@ -4,7 +4,7 @@ import { choosePolicy, CPU_POLICY, GPU_POLICY, isCpuAdapter, TILED_MATMUL_NEEDS,
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import * as ops from '../../src/ops/index.ts';
 import { kernels } from '../../src/ops/index.ts';
-import { TILED_BK, TILED_WG, matmulKernel } from '../../src/ops/matmul.ts';
+import { TILED_BK, TILED_WG, VEC4_LARGE, VEC4_SMALL, matmulKernel } from '../../src/ops/matmul.ts';
 import { PipelineCache } from '../../src/gpu/kernel.ts';
 
 const facts = (info: Partial<AdapterFacts['info']>, limits: Partial<AdapterFacts['limits']> = {}): AdapterFacts => ({
@@ -25,6 +25,7 @@ describe('kernel policy', () => {
     const small = choosePolicy(facts({ vendor: 'arm' }, { maxComputeWorkgroupStorageSize: 4096 }));
     expect(small.name).toBe('gpu');
     expect(small.matmul).toBe('register');
+    expect(small.packedMatmul).toBe(false);
     expect(small.rowReduction).toBe('workgroup');
     expect(small.conv).toBe('direct');
     expect(choosePolicy(facts({ vendor: 'arm' }, { maxComputeInvocationsPerWorkgroup: 128 })).matmul).toBe('register');
@@ -34,9 +35,16 @@ describe('kernel policy', () => {
     expect(choosePolicy(facts({ isFallbackAdapter: true }), 'gpu')).toEqual({ ...GPU_POLICY, compileConcurrency: 1 });
     expect(choosePolicy(facts({ vendor: 'nvidia' }), 'cpu')).toBe(CPU_POLICY);
   });
-  it('TILED_MATMUL_NEEDS matches the tiled kernel constants', () => {
+  it('TILED_MATMUL_NEEDS matches the tiled kernel constants (and covers the vec4 kernel tiles)', () => {
     expect(TILED_MATMUL_NEEDS.workgroupStorageBytes).toBe(2 * TILED_BK * TILED_WG * 16);
     expect(TILED_MATMUL_NEEDS.invocations).toBe(TILED_WG * TILED_WG);
+    for (const t of [VEC4_LARGE, VEC4_SMALL]) {
+      // As: BK x (TM * WG_Y) floats, Bs: BK x (4 * WG_X) floats.
+      expect(t.BK * (t.TM * t.WG_Y + 4 * t.WG_X) * 4).toBeLessThanOrEqual(TILED_MATMUL_NEEDS.workgroupStorageBytes);
+      expect(t.WG_X * t.WG_Y).toBeLessThanOrEqual(TILED_MATMUL_NEEDS.invocations);
+      expect(t.BK % 4).toBe(0);
+      expect([4, 8]).toContain(t.TM);
+    }
     // conv2d-gemm (same tiles) gathers each im2col column at every (TILED_WG / 4)-th k of a slice.
     expect(TILED_WG % 4).toBe(0);
   });
@@ -52,7 +60,7 @@ describe('kernel policy', () => {
     };
     expect(CPU_POLICY.conv).toBe('direct');
     expect(convKernels(new GraphBuilder())).toEqual(['matmul', 'conv2d', 'conv2d', 'conv2d', 'conv2d']);
-    expect(convKernels(new GraphBuilder(65535, GPU_POLICY))).toEqual(['matmul-tiled', 'conv2d-gemm', 'conv2d-gemm', 'conv2d-gemm', 'conv2d-gemm']);
+    expect(convKernels(new GraphBuilder(65535, GPU_POLICY))).toEqual(['matmul-vec4', 'conv2d-gemm', 'conv2d-gemm', 'conv2d-gemm', 'conv2d-gemm']);
   });
   it('the GraphBuilder carries the policy to the op functions (same model code, other kernels)', () => {
     const kernelsOf = (g: GraphBuilder): string[] => {
@@ -65,14 +73,16 @@ describe('kernel policy', () => {
       return g.steps.map((s) => s.kernel.name);
     };
     expect(kernelsOf(new GraphBuilder())).toEqual(['matmul', 'layer-norm-rows', 'softmax-rows', 'attention-rows']);
-    expect(kernelsOf(new GraphBuilder(65535, GPU_POLICY))).toEqual(['matmul-tiled', 'layer-norm', 'softmax', 'attention-tiled']);
+    expect(kernelsOf(new GraphBuilder(65535, GPU_POLICY))).toEqual(['matmul-vec4', 'layer-norm', 'softmax', 'attention-tiled']);
     // Heads wider than the tiled kernel's registers (dh 65) fall back to a workgroup per row.
     const wide = new GraphBuilder(65535, GPU_POLICY);
     const x = wide.input('x', [1, 3, 130]);
     ops.attention(wide, x, x, x, { heads: 2 });
     expect(wide.steps.map((s) => s.kernel.name)).toEqual(['attention']);
-    expect(kernelsOf(GraphBuilder.forDevice({ limits: { maxComputeWorkgroupsPerDimension: 65535 }, policy: GPU_POLICY }))[0]).toBe('matmul-tiled');
-    expect(kernels.map((k) => k.name)).toContain('matmul-tiled');
+    expect(kernelsOf(GraphBuilder.forDevice({ limits: { maxComputeWorkgroupsPerDimension: 65535 }, policy: GPU_POLICY }))[0]).toBe('matmul-vec4');
+    // The 64x64 tiled kernel without vec4 loads where the policy does not pack.
+    expect(kernelsOf(new GraphBuilder(65535, { ...GPU_POLICY, packedMatmul: false }))[0]).toBe('matmul-tiled');
+    expect(kernels.map((k) => k.name)).toEqual(expect.arrayContaining(['matmul-tiled', 'matmul-vec4', 'matmul-vec4-f16']));
   });
 });
 

@@ -3,7 +3,7 @@
  * model is built, every tensor of the checkpoint must have been used or explicitly ignored.
  */
 import { WeightError } from '../../errors.ts';
-import type { GraphBuilder, Tensor } from '../../graph/builder.ts';
+import type { GraphBuilder, PackedLayout, Tensor } from '../../graph/builder.ts';
 
 /** What the binder needs from a weight store (the GPU WeightStore, or a shape-only stand-in). */
 export interface WeightShapes {
@@ -15,6 +15,8 @@ export interface WeightShapes {
   keys(): string[];
   /** How the GPU holds a float tensor (default 'f32'; 'f16' for half-precision weights). */
   dtype?(key: string): 'f32' | 'f16';
+  /** The K-major packing of a weight the store packed for the vec4 matmul (default none). */
+  packed?(key: string): PackedLayout | undefined;
 }
 
 export class WeightBinder {
@@ -26,7 +28,7 @@ export class WeightBinder {
   /** The tensor `key`, which must have exactly `shape`. */
   w(key: string, shape: readonly number[]): Tensor {
     this.store.shape(key, shape);
-    return this.g.weight(key, shape, this.store.dtype?.(key) ?? 'f32');
+    return this.g.weight(key, shape, this.store.dtype?.(key) ?? 'f32', this.store.packed?.(key));
   }
 
   /** `${prefix}.weight` [out, in] and `${prefix}.bias` [out] (bias optional when `bias` is false). */
