@@ -119,7 +119,7 @@ for (const [name, kernels] of [['swin-tiny', 'auto'], ['resnet-tiny', 'auto'], [
       const gpu = kernels === 'gpu';
       const names = new Set(used.map((k) => k.split('/')[0]));
       console.log(`maskformer/${name} post-processing, ${kernels} kernels: ${[...new Set(used)].join(', ')}`);
-      expect(names.has('matmul-tiled')).toBe(gpu);
+      expect(names.has('matmul-vec4')).toBe(gpu);
       expect(names.has('matmul')).toBe(!gpu);
       // The kernels that reduce with the policy's reduction workgroup (64 cpu, 256 gpu).
       for (const k of ['plane-stats', 'row-reduce']) {
