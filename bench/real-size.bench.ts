@@ -9,7 +9,8 @@ import { realSizeBench } from './real-size.ts';
 
 let ctx: GpuContext;
 beforeAll(async () => {
-  ctx = await requestNodeGpu();
+  // MASKGPU_BENCH_ROBUSTNESS=1: keep Dawn's bounds checks on every storage access (off by default in Node).
+  ctx = await requestNodeGpu({ robustness: process.env.MASKGPU_BENCH_ROBUSTNESS === '1' });
 });
 afterAll(() => ctx?.dispose());
 
