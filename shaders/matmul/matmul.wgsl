@@ -6,10 +6,9 @@
 // c:    [batch, M, N] at P.cOff, batch stride P.cStride; P.act == 1: relu
 // transB, bias and act are uniforms, not overrides: they are outside the K loop, and each
 // pipeline variant costs compile time at cold start (two pipelines serve every matmul).
-// Threads: WG_X x WG_Y invocations; each computes TM rows x 4 columns in registers (TM = 4
-// general, TM = 1 for small M such as ~100 decoder queries, so more workgroups share the work).
-// Linear workgroup id (folded over x/y/z) = batch * tilesM * tilesN + tileM * tilesN + tileN.
-// Reference: test/ref/matmul.ts.
+// The algorithm (thread mapping: TM x 4 outputs per invocation in registers) is
+// shaders/matmul/body/register.wgsl, shared with matmul-f16.wgsl; this file declares the
+// interface and how B is read. Reference: test/ref/matmul.ts.
 
 override TM: u32; // 4 or 1 (checked in TS)
 override WG_X: u32;
@@ -29,64 +28,12 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-fn store(cBase: u32, m: u32, col0: u32, acc: vec4<f32>) {
-  if (m >= P.M) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    let n = col0 + j;
-    if (n < P.N) {
-      var v = P.alpha * acc[j];
-      if (P.bias == 1u) { v += bias[P.biasOff + n]; }
-      if (P.bias == 2u) { v += bias[P.biasOff + m]; }
-      if (P.act == 1u) { v = max(v, 0.0); }
-      c[cBase + m * P.N + n] = v;
-    }
-  }
-}
+fn loadB(i: u32) -> f32 { return b[i]; }
+
+// #import matmul/body/epilogue
+// #import matmul/body/register
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let wid = wg.x + nwg.x * (wg.y + nwg.y * wg.z);
-  let perBatch = P.tilesN * P.tilesM;
-  let batch = wid / perBatch;
-  if (batch >= P.batch) { return; }
-  let t = wid % perBatch;
-  let col0 = ((t % P.tilesN) * WG_X + lid.x) * 4u;
-  let row0 = ((t / P.tilesN) * WG_Y + lid.y) * TM;
-  if (row0 >= P.M || col0 >= P.N) { return; }
-  let aBase = P.aOff + batch * P.aStride;
-  let bBase = P.bOff + batch * P.bStride;
-  // Rows / columns past the matrix read a clamped (valid) element and are never stored: no
-  // branches in the K loop. Four named accumulators (not an array) stay in registers.
-  let a0 = aBase + row0 * P.K;
-  let a1 = aBase + min(row0 + 1u, P.M - 1u) * P.K;
-  let a2 = aBase + min(row0 + 2u, P.M - 1u) * P.K;
-  let a3 = aBase + min(row0 + 3u, P.M - 1u) * P.K;
-  var bCol: vec4<u32>;
-  for (var j = 0u; j < 4u; j++) {
-    let n = min(col0 + j, P.N - 1u);
-    if (P.transB == 1u) { bCol[j] = bBase + n * P.K; } else { bCol[j] = bBase + n; }
-  }
-  var bStep = P.N;
-  if (P.transB == 1u) { bStep = 1u; }
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-  for (var k = 0u; k < P.K; k++) {
-    let o = k * bStep;
-    let bv = vec4<f32>(b[bCol.x + o], b[bCol.y + o], b[bCol.z + o], b[bCol.w + o]);
-    acc0 += a[a0 + k] * bv;
-    if (TM == 4u) {
-      acc1 += a[a1 + k] * bv;
-      acc2 += a[a2 + k] * bv;
-      acc3 += a[a3 + k] * bv;
-    }
-  }
-  let cBase = P.cOff + batch * P.cStride;
-  store(cBase, row0, col0, acc0);
-  if (TM == 4u) {
-    store(cBase, row0 + 1u, col0, acc1);
-    store(cBase, row0 + 2u, col0, acc2);
-    store(cBase, row0 + 3u, col0, acc3);
-  }
+  matmulRegister(lid, wg, nwg);
 }
