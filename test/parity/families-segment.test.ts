@@ -8,8 +8,9 @@
  * reproduce (the batched cases are covered from the fixture logits in post-families tests).
  * Tolerances: label maps equal on >= 99.9% of pixels (the fixtures README: HF thresholds
  * continuous values at the target resolution, a weighted logit or probability against 0.5 and an
- * argmax across queries, and a few pixels sit within float32 noise of a tie; measured: 0 pixels
- * differ everywhere but OneFormer instance, 3 of 12350, where the weighted values are mask logits),
+ * argmax across queries, and a few pixels sit within float32 noise of a tie; measured now: 0 pixels
+ * differ everywhere; OneFormer instance, whose weighted values are mask logits, differed on 3 of
+ * 12350 in an earlier version),
  * segment ids / labels / fusion identical, scores within 2e-6 (HF rounds them to 6 decimals).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
