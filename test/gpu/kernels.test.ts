@@ -92,24 +92,31 @@ describe('matmul', () => {
   // The tiled kernel on SwiftShader runs barriers as coroutines: 65536+ workgroups of 256 take
   // minutes. The device here caps a dispatch dimension at 7, so 31 workgroups fold to [7, 5, 1]
   // (4 surplus workgroups must do nothing): the same folding and guard as above 65535.
-  it('tiled: folded dispatch with surplus workgroups (cap 7 per dimension; batch=31 M=2 N=3 K=5, B broadcast)', async () => {
+  it('tiled and vec4: folded dispatch with surplus workgroups (cap 7 per dimension; batch=31 M=2 N=3 K=5, B broadcast; 300x300)', async () => {
     const folded = await createHarness({ maxWorkgroupsPerDimension: 7 });
     try {
       const rng = makeRng(SEED);
       const [batch, M, N, K] = [31, 2, 3, 5];
       const a = randn(rng, batch * M * K);
       const b = randn(rng, K * N);
-      const out = await folded.run((g) => ({ y: ops.matmul(g, g.input('a', [batch, M, K]), g.input('b', [K, N]), { kernel: 'tiled' }) }), { a, b });
       const ref = matmulRef(a, b, null, { batch, M, N, K, transB: false, biasAlong: 'n', act: 'none', aBatchStride: M * K, bBatchStride: 0 });
-      check('matmul tiled folded', out.y!, ref, 1e-5, 1e-5);
+      for (const kernel of ['tiled', 'vec4'] as const) {
+        const out = await folded.run((g) => ({ y: ops.matmul(g, g.input('a', [batch, M, K]), g.input('b', [K, N]), { kernel }) }), { a, b });
+        check(`matmul ${kernel} folded`, out.y!, ref, 1e-5, 1e-5);
+      }
       // 2-D tile grids folded too: 300x300 is 5x5 tiled workgroups, 10x10 register ones.
       const a2 = randn(rng, 300 * K);
       const b2 = randn(rng, K * 300);
       const ref2 = matmulRef(a2, b2, null, { batch: 1, M: 300, N: 300, K, transB: false, biasAlong: 'n', act: 'none' });
-      for (const kernel of ['register', 'tiled'] as const) {
+      for (const kernel of ['register', 'tiled', 'vec4'] as const) {
         const wide = await folded.run((g) => ({ y: ops.matmul(g, g.input('a', [300, K]), g.input('b', [K, 300]), { kernel }) }), { a: a2, b: b2 });
         check(`matmul ${kernel} folded 300x300`, wide.y!, ref2, 1e-5, 1e-5);
       }
+      // vec4 with K = 8: whole-vec4 loads of A and B (K = 5 above takes the element path).
+      const a3 = randn(rng, 300 * 8);
+      const b3 = randn(rng, 8 * 300);
+      const aligned = await folded.run((g) => ({ y: ops.matmul(g, g.input('a', [300, 8]), g.input('b', [8, 300]), { kernel: 'vec4' }) }), { a: a3, b: b3 });
+      check('matmul vec4 folded 300x300 K=8', aligned.y!, matmulRef(a3, b3, null, { batch: 1, M: 300, N: 300, K: 8, transB: false, biasAlong: 'n', act: 'none' }), 1e-5, 1e-5);
     } finally {
       folded.dispose();
     }
@@ -194,25 +201,6 @@ describe('matmul', () => {
       }
     });
   }
-
-  it('vec4: folded dispatch with surplus workgroups (cap 7 per dimension; batch=31 M=2 N=3 K=5, and 300x300 K=8)', async () => {
-    const folded = await createHarness({ maxWorkgroupsPerDimension: 7 });
-    try {
-      const rng = makeRng(SEED);
-      const [batch, M, N, K] = [31, 2, 3, 5];
-      const a = randn(rng, batch * M * K);
-      const b = randn(rng, K * N);
-      const out = await folded.run((g) => ({ y: ops.matmul(g, g.input('a', [batch, M, K]), g.input('b', [K, N]), { kernel: 'vec4' }) }), { a, b });
-      check('matmul vec4 folded', out.y!, matmulRef(a, b, null, { batch, M, N, K, transB: false, biasAlong: 'n', act: 'none', aBatchStride: M * K, bBatchStride: 0 }), 1e-5, 1e-5);
-      // 300x300: 5x5 large tiles (64x64), folded to [7, 4, 1].
-      const a2 = randn(rng, 300 * 8);
-      const b2 = randn(rng, 8 * 300);
-      const wide = await folded.run((g) => ({ y: ops.matmul(g, g.input('a', [300, 8]), g.input('b', [8, 300]), { kernel: 'vec4' }) }), { a: a2, b: b2 });
-      check('matmul vec4 folded 300x300', wide.y!, matmulRef(a2, b2, null, { batch: 1, M: 300, N: 300, K: 8, transB: false, biasAlong: 'n', act: 'none' }), 1e-5, 1e-5);
-    } finally {
-      folded.dispose();
-    }
-  });
 
   it('mask einsum bqc,bchw->bqhw B=2 Q=13 C=9 H=5 W=7', async () => {
     const rng = makeRng(SEED);
