@@ -6,7 +6,8 @@ import { SegmentationModel } from '../src/models/session.ts';
 import { checkpointFromDir, readImage } from '../src/cli/node-io.ts';
 
 it('profile shapes model', async () => {
-  const gpu = await requestNodeGpu();
+  // MASKGPU_BENCH_ROBUSTNESS=1: Dawn's bounds checks on, as in Chromium.
+  const gpu = await requestNodeGpu({ robustness: process.env.MASKGPU_BENCH_ROBUSTNESS === '1' });
   const dir = join(process.cwd(), 'weights', 'shapes');
   const model = await SegmentationModel.load(gpu, await checkpointFromDir(dir), { profile: process.env.PROFILE !== '0' });
   const image = readImage(join(dir, 'example-0.png'));
