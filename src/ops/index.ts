@@ -8,7 +8,7 @@ import { binary, elementwiseKernel, maskFromLogits, unary } from './elementwise.
 import { imageToTensor, imageToTensorKernel } from './image-to-tensor.ts';
 import { groupNorm, groupNormKernel } from './group-norm.ts';
 import { layerNorm, layerNormKernel, layerNormRowsKernel } from './layer-norm.ts';
-import { linear, maskEinsum, matmul, matmulF16Kernel, matmulKernel, matmulTiledF16Kernel, matmulTiledKernel, matmulVec4F16Kernel, matmulVec4Kernel } from './matmul.ts';
+import { linear, maskEinsum, matmul, matmulF16Kernel, matmulKernel, matmulLinearVec4Kernel, matmulTiledF16Kernel, matmulTiledKernel, matmulVec4F16Kernel, matmulVec4Kernel } from './matmul.ts';
 import { msDeformAttn, msDeformAttnKernel } from './ms-deform-attn.ts';
 import { bilinearKernel, pilResampleKernel, pilResize, resizeBilinear, resizeNearest } from './resize.ts';
 import { overlay, overlayKernel } from './overlay.ts';
@@ -28,7 +28,7 @@ export const ops = {
 } as const;
 
 export const kernels: readonly KernelDef[] = [
-  matmulKernel, matmulTiledKernel, matmulF16Kernel, matmulTiledF16Kernel, matmulVec4Kernel, matmulVec4F16Kernel, conv2dKernel, conv2dGemmKernel, conv2dGemmF16Kernel, maxPoolKernel, batchNormKernel, layerNormKernel, layerNormRowsKernel, groupNormKernel, softmaxKernel, softmaxRowsKernel, attentionKernel, attentionRowsKernel, attentionTiledKernel, msDeformAttnKernel,
+  matmulKernel, matmulLinearVec4Kernel, matmulTiledKernel, matmulF16Kernel, matmulTiledF16Kernel, matmulVec4Kernel, matmulVec4F16Kernel, conv2dKernel, conv2dGemmKernel, conv2dGemmF16Kernel, maxPoolKernel, batchNormKernel, layerNormKernel, layerNormRowsKernel, groupNormKernel, softmaxKernel, softmaxRowsKernel, attentionKernel, attentionRowsKernel, attentionTiledKernel, msDeformAttnKernel,
   bilinearKernel, pilResampleKernel, elementwiseKernel, stridedCopyKernel,
   windowPartitionKernel, windowReverseKernel, relativePositionBiasKernel, patchMergeKernel, imageToTensorKernel,
   resizeArgmaxKernel, nearestLabelsKernel, rowReduceKernel, planeStatsKernel, paintKernel, overlayKernel, countNonFiniteKernel,

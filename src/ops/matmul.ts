@@ -8,6 +8,7 @@ import f16Code from '../../shaders/matmul/matmul-f16.wgsl?raw';
 import tiledF16Code from '../../shaders/matmul/matmul-tiled-f16.wgsl?raw';
 import vec4Code from '../../shaders/matmul/matmul-vec4.wgsl?raw';
 import vec4F16Code from '../../shaders/matmul/matmul-vec4-f16.wgsl?raw';
+import linearVec4Code from '../../shaders/matmul/matmul-linear-vec4.wgsl?raw';
 import { ShapeError, UnsupportedError } from '../errors.ts';
 import { defineKernel } from '../gpu/kernel.ts';
 import { numel, type GraphBuilder, type Tensor } from '../graph/builder.ts';
@@ -41,6 +42,22 @@ export const matmulTiledKernel = defineKernel({
   overrides: ['WG', 'BK'],
   f16Capable: [1],
   packable: [1],
+});
+
+/**
+ * The register kernel's nn.Linear case on CPU adapters: B as [N, K] rows, A and B read along K
+ * with vec4 loads (K and every offset / batch stride multiples of 4), 16 dot products per 4 k.
+ * An f16 B takes the f16 register kernel (f16Capable), as the register kernel does.
+ */
+export const matmulLinearVec4Kernel = defineKernel({
+  name: 'matmul-linear-vec4',
+  code: linearVec4Code,
+  params: matmulKernel.params,
+  bindings: matmulKernel.bindings,
+  overrides: matmulKernel.overrides,
+  f16Capable: [1],
+  packable: [1],
+  vec4Bindings: [0, 1],
 });
 
 /** The register kernel with B (binding 1) stored as f16: half-precision weights, f32 accumulation. */
@@ -121,9 +138,11 @@ export interface MatmulOptions {
   readonly transB?: boolean;
   /**
    * Force a kernel (tests run each on any adapter); by default the graph's policy decides. A
-   * weight packed K-major at load is read by 'vec4' only.
+   * weight packed K-major at load is read by 'vec4' only. 'register' is the register kernel's
+   * scalar form; by default the register policy reads nn.Linear operands with vec4 loads where
+   * K and the offsets allow ('linear-vec4', which can also be forced where they do).
    */
-  readonly kernel?: 'register' | 'tiled' | 'vec4';
+  readonly kernel?: 'register' | 'linear-vec4' | 'tiled' | 'vec4';
   /** Bias [N] per column, or [M] per row ('m', conv1x1 output channels). */
   readonly bias?: Tensor | null;
   readonly biasAlong?: 'n' | 'm';
@@ -221,9 +240,14 @@ export function matmul(g: GraphBuilder, a: Tensor, b: Tensor, o: MatmulOptions =
   const TM = M < SMALL_M ? 1 : 4;
   const tilesN = Math.ceil(N / (4 * WG_X));
   const tilesM = Math.ceil(M / (TM * WG_Y));
+  const aligned = transB && K % 4 === 0 && [a.offset, b.offset, common.aStride, common.bStride].every((v) => v % 4 === 0);
+  if (kernel === 'linear-vec4' && !aligned) {
+    throw new UnsupportedError(`${g.label(op)}: the linear-vec4 matmul needs B as [N, K] with K and the offsets multiples of 4 (K ${K}, offsets ${a.offset} / ${b.offset}, transB ${transB})`);
+  }
+  const linearVec4 = !half && aligned && (kernel === 'linear-vec4' || o.kernel === undefined);
   g.step({
     label: op,
-    kernel: half ? matmulF16Kernel : matmulKernel,
+    kernel: half ? matmulF16Kernel : linearVec4 ? matmulLinearVec4Kernel : matmulKernel,
     constants: { TM, WG_X, WG_Y },
     bindings: [a, b, bias ?? g.dummy(), c],
     params: { ...common, tilesN, tilesM },

@@ -72,6 +72,42 @@ describe('matmul', () => {
     });
   }
 
+  // The cpu policy's nn.Linear kernel (vec4 loads along K): K a multiple of 4, uneven M and N.
+  const linearCases = [
+    { batch: 1, M: 1, N: 1, K: 4, bias: 'n', act: 'none', bcastB: true },
+    { batch: 1, M: 37, N: 29, K: 52, bias: 'n', act: 'relu', bcastB: true },
+    { batch: 2, M: 131, N: 7, K: 20, bias: 'm', act: 'none', bcastB: false },
+    { batch: 1, M: 1, N: 301, K: 96, bias: 'n', act: 'relu', bcastB: true },
+    { batch: 3, M: 33, N: 5, K: 8, bias: 'none', act: 'none', bcastB: true },
+  ] as const;
+  for (const c of linearCases) {
+    it(`linear-vec4: batch=${c.batch} M=${c.M} N=${c.N} K=${c.K} bias=${c.bias} act=${c.act}${c.bcastB ? ' B broadcast' : ''}`, async () => {
+      const rng = makeRng(SEED);
+      const a = randn(rng, c.batch * c.M * c.K);
+      const b = randn(rng, (c.bcastB ? 1 : c.batch) * c.N * c.K);
+      const biasLen = c.bias === 'n' ? c.N : c.bias === 'm' ? c.M : 0;
+      const bias = randn(rng, Math.max(biasLen, 1));
+      let kernelName = '';
+      const out = await h.run(
+        (g) => {
+          const A = g.input('a', [c.batch, c.M, c.K]);
+          const B = g.input('b', c.bcastB ? [c.N, c.K] : [c.batch, c.N, c.K]);
+          const bi = c.bias === 'none' ? null : g.input('bias', [biasLen]);
+          const y = ops.matmul(g, A, B, { transB: true, bias: bi, biasAlong: c.bias === 'm' ? 'm' : 'n', act: c.act, kernel: 'linear-vec4' });
+          kernelName = g.steps.at(-1)?.kernel.name ?? '';
+          return { y };
+        },
+        c.bias === 'none' ? { a, b } : { a, b, bias },
+      );
+      expect(kernelName).toBe('matmul-linear-vec4');
+      const ref = matmulRef(a, b, c.bias === 'none' ? null : bias, {
+        batch: c.batch, M: c.M, N: c.N, K: c.K, transB: true, biasAlong: c.bias === 'm' ? 'm' : 'n', act: c.act,
+        aBatchStride: c.M * c.K, bBatchStride: c.bcastB ? 0 : c.K * c.N,
+      });
+      check('matmul linear-vec4', out.y!, ref, 1e-5, 1e-5);
+    });
+  }
+
   it('tiled: views at odd offsets, alpha, M and N past one tile, K past several slices (M=70 N=67 K=45)', async () => {
     const rng = makeRng(SEED);
     const [M, N, K] = [70, 67, 45];
@@ -112,6 +148,11 @@ describe('matmul', () => {
         const wide = await folded.run((g) => ({ y: ops.matmul(g, g.input('a', [300, K]), g.input('b', [K, 300]), { kernel }) }), { a: a2, b: b2 });
         check(`matmul ${kernel} folded 300x300`, wide.y!, ref2, 1e-5, 1e-5);
       }
+      // linear-vec4 (B as [N, K], K = 8): 10x10 register tiles folded too.
+      const w3 = randn(rng, 300 * 8);
+      const a4 = randn(rng, 300 * 8);
+      const lin = await folded.run((g) => ({ y: ops.linear(g, g.input('a', [300, 8]), g.input('w', [300, 8]), null, { kernel: 'linear-vec4' }) }), { a: a4, w: w3 });
+      check('matmul linear-vec4 folded 300x300', lin.y!, matmulRef(a4, w3, null, { batch: 1, M: 300, N: 300, K: 8, transB: true, biasAlong: 'n', act: 'none' }), 1e-5, 1e-5);
       // vec4 with K = 8: whole-vec4 loads of A and B (K = 5 above takes the element path).
       const a3 = randn(rng, 300 * 8);
       const b3 = randn(rng, 8 * 300);

@@ -72,7 +72,26 @@ describe('kernel policy', () => {
       ops.attention(g, y, y, y, { heads: 2 });
       return g.steps.map((s) => s.kernel.name);
     };
-    expect(kernelsOf(new GraphBuilder())).toEqual(['matmul', 'layer-norm-rows', 'softmax-rows', 'attention-rows']);
+    expect(kernelsOf(new GraphBuilder())).toEqual(['matmul-linear-vec4', 'layer-norm-rows', 'softmax-rows', 'attention-rows']);
+    // The cpu policy's linear with vec4 loads needs K and the offsets to be multiples of 4, and B as [N, K].
+    const cpuLinear = (K: number, xOffset: number, o: { transB?: boolean; kernel?: 'register' } = {}): string => {
+      const g = new GraphBuilder();
+      const xs = g.input('xs', [xOffset + 5 * K]);
+      const x = g.view(xs, xOffset, [5, K]);
+      const w = g.input('w', [6, K]);
+      if (o.transB === false) ops.matmul(g, x, g.input('b', [K, 6]), o.kernel ? { kernel: o.kernel } : {});
+      else ops.linear(g, x, w, null, o.kernel ? { kernel: o.kernel } : {});
+      return g.steps.map((s) => s.kernel.name).join();
+    };
+    expect(cpuLinear(8, 0)).toBe('matmul-linear-vec4');
+    expect(cpuLinear(7, 0)).toBe('matmul');
+    expect(cpuLinear(8, 2)).toBe('matmul');
+    expect(cpuLinear(8, 0, { transB: false })).toBe('matmul');
+    expect(cpuLinear(8, 0, { kernel: 'register' })).toBe('matmul');
+    expect(() => {
+      const g = new GraphBuilder();
+      ops.linear(g, g.input('x', [5, 7]), g.input('w', [6, 7]), null, { kernel: 'linear-vec4' });
+    }).toThrow(/linear-vec4 matmul needs/);
     expect(kernelsOf(new GraphBuilder(65535, GPU_POLICY))).toEqual(['matmul-vec4', 'layer-norm', 'softmax', 'attention-tiled']);
     // Heads wider than the tiled kernel's registers (dh 65) fall back to a workgroup per row.
     const wide = new GraphBuilder(65535, GPU_POLICY);

@@ -135,7 +135,7 @@ describe('resolveImports', () => {
       }
     }
     expect(kernels.filter((k) => k.code.includes('// ---- begin matmul/body/epilogue')).map((k) => k.name).sort()).toEqual(
-      ['matmul', 'matmul-f16', 'matmul-tiled', 'matmul-tiled-f16', 'matmul-vec4', 'matmul-vec4-f16'],
+      ['matmul', 'matmul-f16', 'matmul-linear-vec4', 'matmul-tiled', 'matmul-tiled-f16', 'matmul-vec4', 'matmul-vec4-f16'],
     );
   });
 });
