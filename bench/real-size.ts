@@ -76,6 +76,8 @@ export async function realSizeBench(ctx: GpuContext, options: RealSizeOptions = 
   const loadMs = performance.now() - t1;
   log(`load (upload + binding check): ${S(loadMs)}; weight buffers ${MB(model.weights.bytes)} in ${model.weights.count} tensors`);
 
+  // A second load with per-step timestamps (disposed with the first).
+  let profiled: SegmentationModel | undefined;
   try {
     const pixelValues = randn(makeRng(seed), 3 * H * W);
     const shape = [1, 3, H, W] as const;
@@ -86,7 +88,7 @@ export async function realSizeBench(ctx: GpuContext, options: RealSizeOptions = 
     log(`input 1x3x${H}x${W}: first forward ${S(firstMs)} (graph build + pipeline compilation + pass), second ${S(secondMs)} (the pass, submit to logits read back: ${(1000 / secondMs).toFixed(3)} passes/s)`);
     // Per-step GPU times: the same graph on a model loaded with profiling (timestamps, one pass
     // per step, so its total exceeds the plain pass). MASKGPU_REAL_SIZE_PROFILE=0 skips it.
-    const profiled = process.env.MASKGPU_REAL_SIZE_PROFILE === '0' ? undefined : await SegmentationModel.load(ctx, source, { profile: true });
+    profiled = process.env.MASKGPU_REAL_SIZE_PROFILE === '0' ? undefined : await SegmentationModel.load(ctx, source, { profile: true });
     const third = profiled ? await profiled.forward({ pixelValues, shape }) : second;
     const same = [second, third].every((r) => (first.outputs.get('class_queries_logits')?.data as Float32Array).every((v, i) => v === (r.outputs.get('class_queries_logits')?.data as Float32Array)[i]));
     for (const [k, t] of second.outputs) {
@@ -113,7 +115,6 @@ export async function realSizeBench(ctx: GpuContext, options: RealSizeOptions = 
     } else {
       log('no per-stage GPU times: not profiled, or the adapter lacks timestamp-query (wall times above)');
     }
-    profiled?.dispose();
 
     const stats = second.graph.stats;
     log(
@@ -137,6 +138,7 @@ export async function realSizeBench(ctx: GpuContext, options: RealSizeOptions = 
       steps: stats.steps,
     };
   } finally {
+    profiled?.dispose();
     model.dispose();
   }
 }

@@ -47,7 +47,7 @@ export function dawnFlags(options: Pick<NodeGpuOptions, 'robustness'> = {}): str
 
 /** requestGpu() on Dawn; the Dawn instance is kept alive by the returned context. */
 export async function requestNodeGpu(options: NodeGpuOptions = {}): Promise<GpuContext> {
-  const { robustness, ...rest } = options;
-  const gpu = await nodeGpu(dawnFlags({ ...(robustness !== undefined ? { robustness } : {}) }));
+  const { robustness: _, ...rest } = options;
+  const gpu = await nodeGpu(dawnFlags(options));
   return requestGpu({ ...rest, gpu, keepAlive: gpu });
 }
